@@ -1,0 +1,89 @@
+"""The one place that chooses Brian2's device: runtime (cython or numpy) or cpp_standalone.
+
+Standalone projects are built once and run many times: everything a sweep changes (label
+delay, time constants, data, sample order, initial weights) is a model variable or a TimedArray
+whose values go in through ``run_args``, so `StandaloneSession.run` never recompiles.
+
+Known trap: state that decays towards zero becomes subnormal, which slows the C++ code ~14×.
+Brian compiles with ``-ffast-math`` but links without it, so the flush-to-zero start-up code is
+not linked in; `select` adds ``-ffast-math`` to the link flags too (see the test
+``test_standalone_flushes_subnormals``).
+"""
+
+import hashlib
+import os
+import tempfile
+
+from brian2 import get_device, prefs, set_device
+from brian2.utils.logger import get_logger
+
+__all__ = ["DEVICES", "default_project_dir", "is_standalone", "select"]
+
+logger = get_logger(__name__)
+
+#: ``runtime`` is Brian's runtime mode with Cython code generation.
+DEVICES = ("runtime", "cython", "numpy", "cpp_standalone", "cuda_standalone")
+
+_FAST_MATH = "-ffast-math"
+
+
+def default_project_dir(key):
+    """A cache directory for the standalone project identified by ``key`` (a string).
+
+    Rebuilding an unchanged project in the same directory recompiles nothing (make sees the
+    same sources), so repeated builds of one structure cost only code generation.
+    """
+    root = os.environ.get("CTFA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "ctfa_brian",
+    )
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    path = os.path.join(root, "standalone", digest)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:  # read-only home: fall back to a private temporary directory
+        path = tempfile.mkdtemp(prefix="ctfa_brian_")
+    return path
+
+
+def is_standalone(name=None):
+    """Whether ``name`` (or the active Brian device) is a standalone device."""
+    name = name or get_device().__class__.__name__
+    return "standalone" in name.lower()
+
+
+def select(name="runtime", directory=None, threads=0):
+    """Activate Brian2 device ``name``; the only function in the package that calls set_device.
+
+    Parameters
+    ----------
+    name : str
+        ``runtime``/``cython`` (runtime, Cython code generation), ``numpy`` (runtime, pure
+        NumPy), ``cpp_standalone`` or ``cuda_standalone`` (needs the ``cuda`` extra).
+    directory : str, optional
+        Project directory for standalone devices.
+    threads : int
+        OpenMP threads for cpp_standalone (0: single-threaded, no OpenMP).
+    """
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}")
+    if name in ("runtime", "cython", "numpy"):
+        prefs.codegen.target = "numpy" if name == "numpy" else "cython"
+        set_device("runtime")
+        return get_device()
+    if name == "cuda_standalone":
+        try:
+            import brian2cuda  # noqa: F401  (registers the device)
+        except ImportError as err:
+            raise ImportError(
+                "device 'cuda_standalone' needs brian2cuda: pip install 'ctfa_brian[cuda]'"
+            ) from err
+    link = list(prefs.codegen.cpp.extra_link_args)
+    if _FAST_MATH not in link:
+        prefs.codegen.cpp.extra_link_args = link + [_FAST_MATH]
+    prefs.devices.cpp_standalone.openmp_threads = int(threads)
+    current = get_device()
+    if is_standalone(type(current).__name__):
+        current.reinit()  # forget any earlier standalone project in this process
+    set_device(name, build_on_run=False, directory=directory)
+    return get_device()

@@ -1,0 +1,295 @@
+"""Assembly only: layers → NeuronGroups, weights → Synapses, stimulus → TimedArrays, one Network.
+
+`CTFANetwork` builds the Brian2 objects for one architecture and one presentation *shape*.
+Everything a sweep changes — data and sample order (TimedArray values), initial weights, label
+delay and the time constants (``(shared, constant)`` variables) — can be changed between runs
+without rebuilding; `CTFANetwork.run_values` lists them for ``device.run(run_args=...)``.
+
+Integration is forward Euler with one consistent order inside each step: summed variables
+(drives a, modulatory m, softmax normaliser) from the state at t; then synapses (W, V) from the
+state at t; then neurons from the drives computed at t. `ctfa_brian.reference` integrates the
+same equations in NumPy in the same order.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import (
+    Network,
+    NeuronGroup,
+    Quantity,
+    StateMonitor,
+    Synapses,
+    TimedArray,
+    ms,
+)
+
+from ctfa_brian import equations as eq
+from ctfa_brian.guard import nonfinite
+from ctfa_brian.rules import get_rule
+
+__all__ = ["CTFANetwork", "Recording", "initial_weights"]
+
+# Scheduling inside the 'groups' slot: summed updaters run at (target order - 1) = 0,
+# synapses at 0.5, neurons at 1 — so every derivative is taken from the state at t.
+_NEURON_ORDER = 1
+_SYNAPSE_ORDER = 0.5
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Which traces to record, as ``{group name: indices}``.
+
+    Neuron groups are ``layer1`` … ``output`` (records ``z`` and ``eps``); synapse groups are
+    ``W1`` … (forward, records ``w``) and ``V1`` … (feedback, records ``v``). ``"all"`` records
+    every index. `Recording.first` records the first k of every group.
+    """
+
+    neurons: dict = field(default_factory=dict)
+    synapses: dict = field(default_factory=dict)
+    dt: Quantity = field(default_factory=lambda: 1 * ms)
+
+    @classmethod
+    def first(cls, k=3, dt=1 * ms, layers=(), synapses=()):
+        return cls({n: list(range(k)) for n in layers}, {s: list(range(k)) for s in synapses}, dt)
+
+
+def initial_weights(sizes, rule, seed, v_init=None):
+    """Xavier-normal W (Glorot & Bengio 2010) and the rule's initial V, from ``seed``.
+
+    Returns ``({"W1": (d0, d1) array, ...}, {"V1": array, ...})``. Layerwise V_l maps the error
+    units of layer l+1 to layer l and has shape (d_l, d_{l+1}); direct V_l maps the output
+    error to layer l, shape (d_l, d_L). Plastic V start at the constant ``v_init`` (paper:
+    0.1); fixed V are drawn like W.
+    """
+    rule = get_rule(rule)
+    rng = np.random.default_rng(seed)
+    ws = {}
+    for l in range(1, len(sizes)):
+        std = np.sqrt(2.0 / (sizes[l - 1] + sizes[l]))
+        ws[f"W{l}"] = rng.normal(0.0, std, size=(sizes[l - 1], sizes[l]))
+    vs = {}
+    if not rule.tied:
+        for l in range(1, len(sizes) - 1):
+            src = sizes[l + 1] if rule.routing == "layerwise" else sizes[-1]
+            shape = (sizes[l], src)
+            if rule.random_init:
+                vs[f"V{l}"] = rng.normal(0.0, np.sqrt(2.0 / sum(shape)), size=shape)
+            else:
+                vs[f"V{l}"] = np.full(shape, 0.1 if v_init is None else float(v_init))
+    return ws, vs
+
+
+def _all_to_all(syn, n_pre, n_post):
+    i, j = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+    syn.connect(i=i.ravel(), j=j.ravel())  # synapse k = i * n_post + j: row-major matrices
+
+
+class CTFANetwork:
+    """The Brian2 objects of one continuous-time feedback-alignment network.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths ``(d_0, d_1, ..., d_L)``: input, hidden layers, output.
+    model : ctfa_brian.parameters.ModelParameters
+    schedule : ctfa_brian.parameters.Schedule
+    presentation : ctfa_brian.stimulus.Presentation
+        Sets the shape of the stimulus TimedArrays (and their values for the first run).
+    seed : int
+        Initial weights (see `initial_weights`).
+    recording : Recording, optional
+        Extra traces to record.
+    guard : str or None
+        ``"standalone"`` compiles the blow-up check into the code, ``"runtime"`` adds a Python
+        check, ``None`` none.
+    """
+
+    def __init__(self, sizes, model, schedule, presentation, seed=0, recording=None,
+                 guard=None):
+        schedule.check_against(model)
+        self.sizes = tuple(int(s) for s in sizes)
+        self.model, self.schedule = model, schedule
+        self.rule = get_rule(model.rule)
+        self.recording = recording or Recording()
+        self.n_periods = presentation.n_periods
+        period = schedule.period
+        self.duration = (self.n_periods + 1) * period
+        # --- stimulus ------------------------------------------------------------------
+        self.stim_x = TimedArray(presentation.x, dt=period, name="stim_x")
+        self.stim_y = TimedArray(presentation.y, dt=period, name="stim_y")
+        self.stim_learn = TimedArray(presentation.learn, dt=period, name="stim_learn")
+        stim_ns = {"stim_x": self.stim_x, "stim_y": self.stim_y, "stim_learn": self.stim_learn,
+                   "period": period, "buffer_time": schedule.buffer_time}
+        buffered = float(schedule.buffer_time) > 0
+        self.input = NeuronGroup(self.sizes[0], eq.INPUT_NEURON, name="input", namespace=stim_ns,
+                                 dt=schedule.dt)
+        self.input.run_regularly(eq.INPUT_BLEND if buffered else "z = stim_x(t, i)",
+                                 when="start", name="input_blend")
+        # --- layers --------------------------------------------------------------------
+        noisy = model.noise > 0
+        self.layers = []
+        n_layers = len(self.sizes) - 1
+        for l in range(1, n_layers + 1):
+            if l == n_layers:
+                eqs = eq.output_layer(model.loss, noise=noisy)
+                name, ns = "output", stim_ns
+            else:
+                eqs = eq.hidden_layer(model.activation, noise=noisy)
+                name, ns = f"layer{l}", {"stim_learn": self.stim_learn}
+            group = NeuronGroup(self.sizes[l], eqs, method="euler", name=name, namespace=ns,
+                                order=_NEURON_ORDER, dt=schedule.dt)
+            group.tau_prop = model.tau_prop
+            group.tau_pot_w = model.tau_pot_w
+            group.tau_dec_w = model.tau_dec_w
+            group.tau_pot_v = model.tau_pot_v
+            group.tau_dec_v = model.tau_dec_v
+            group.noise = model.noise
+            self.layers.append(group)
+        self.output = self.layers[-1]
+        self.output.run_regularly(eq.target_blend(buffered), when="start", name="target_blend")
+        for group in self.layers[:-1]:
+            group.run_regularly("learn = stim_learn(t)", when="start",
+                                name=f"{group.name}_gate")
+        # --- synapses ------------------------------------------------------------------
+        ws, vs = initial_weights(self.sizes, model.rule, seed, model.v_init)
+        self.forward, self.feedback = [], []
+        pre = self.input
+        for l, post in enumerate(self.layers, start=1):
+            eqs = eq.FORWARD_SYNAPSE
+            if self.rule.tied and l > 1:
+                eqs = eqs + eq.Equations(eq.TIED_FEEDBACK)
+            syn = Synapses(pre, post, eqs, method="euler", name=f"W{l}", namespace={},
+                           order=_SYNAPSE_ORDER, dt=schedule.dt)
+            _all_to_all(syn, self.sizes[l - 1], self.sizes[l])
+            syn.w = ws[f"W{l}"].ravel()
+            self.forward.append(syn)
+            pre = post
+        for name, v0 in vs.items():
+            l = int(name[1:])
+            source = self.layers[l] if self.rule.routing == "layerwise" else self.output
+            if self.rule.plastic:
+                eqs = eq.feedback_plastic(model.kp_form)
+            else:
+                eqs = eq.FEEDBACK_FIXED
+            syn = Synapses(source, self.layers[l - 1], eqs, method="euler", name=name,
+                           namespace={}, order=_SYNAPSE_ORDER, dt=schedule.dt)
+            _all_to_all(syn, source.N, self.layers[l - 1].N)
+            syn.v = v0.T.ravel()  # stored (d_l, d_src); synapses run source-major
+            self.feedback.append(syn)
+        objects = [self.input, *self.layers, *self.forward, *self.feedback]
+        if model.loss == "cross_entropy":
+            self.softmax = Synapses(self.output, self.output, eq.SOFTMAX_SUM, name="softmax",
+                                    namespace={}, dt=schedule.dt)
+            _all_to_all(self.softmax, self.output.N, self.output.N)
+            objects.append(self.softmax)
+        self.output.delay = schedule.delay
+        # --- monitors ------------------------------------------------------------------
+        self.readout = StateMonitor(self.output, "z", record=True, dt=period, when="start",
+                                    name="readout")
+        objects.append(self.readout)
+        self.monitors = {}
+        groups = {g.name: g for g in objects if hasattr(g, "name")}
+        for gname, idx in self.recording.neurons.items():
+            group = self._lookup(groups, gname, self.layers)
+            self.monitors[gname] = StateMonitor(group, ["z", "eps"], record=_idx(idx, group.N),
+                                                dt=self.recording.dt, name=f"rec_{gname}")
+        for sname, idx in self.recording.synapses.items():
+            syn = self._lookup(groups, sname, self.forward + self.feedback)
+            var = "w" if sname.startswith("W") else "v"
+            self.monitors[sname] = StateMonitor(syn, var, record=_idx(idx, len(syn)),
+                                                dt=self.recording.dt, name=f"rec_{sname}")
+        objects.extend(self.monitors.values())
+        self.guarded = [(g, ("z", "eps", "b")) for g in self.layers]
+        self.guarded += [(s, ("w",)) for s in self.forward]
+        self.guarded += [(s, ("v",)) for s in self.feedback if self.rule.plastic]
+        if guard == "standalone":
+            self._add_standalone_guard(period)
+        self.network = Network(objects, name="ctfa_network")
+        if guard == "runtime":
+            from ctfa_brian.guard import runtime_guard
+
+            self.network.add(runtime_guard(self.network, self.guarded, period))
+
+    @staticmethod
+    def _lookup(groups, name, allowed):
+        names = [g.name for g in allowed]
+        if name not in names:
+            raise ValueError(f"cannot record from {name!r}; choose one of: {', '.join(names)}")
+        return groups[name]
+
+    def _add_standalone_guard(self, period):
+        for group, variables in self.guarded:
+            code = "\n".join(f"{v} = {v} + nonfinite({v})" for v in variables)
+            group.namespace["nonfinite"] = nonfinite
+            group.run_regularly(code, dt=period, when="end", name=f"{group.name}_guard")
+
+    # ------------------------------------------------------------------------------------
+    def time_constant_views(self):
+        """``{parameter name: [VariableView, ...]}`` for the swept time constants and delay."""
+        names = ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "noise")
+        views = {n: [getattr(g, n) for g in self.layers] for n in names}
+        views["delay"] = [self.output.delay]
+        return views
+
+    def run_values(self, presentation=None, seed=None, **overrides):
+        """Values for ``device.run(run_args=...)``: new data, new seed, new constants.
+
+        Parameters
+        ----------
+        presentation : Presentation, optional
+            Must have the same shape as the one the network was built with.
+        seed : int, optional
+            New initial weights.
+        **overrides : Quantity
+            Any key of `time_constant_views` (e.g. ``delay=25*ms``, ``tau_pot_w=2*second``).
+        """
+        values = {}
+        if presentation is not None:
+            if presentation.x.shape != self.stim_x.values.shape:
+                raise ValueError(
+                    f"presentation has {presentation.n_periods} periods × "
+                    f"{presentation.x.shape[1]} inputs but the network was built for "
+                    f"{self.n_periods} × {self.sizes[0]}; build a new network for a new shape"
+                )
+            values[self.stim_x] = presentation.x
+            values[self.stim_y] = presentation.y
+            values[self.stim_learn] = presentation.learn
+        if seed is not None:
+            ws, vs = initial_weights(self.sizes, self.model.rule, seed, self.model.v_init)
+            for syn in self.forward:
+                values[syn.w] = ws[syn.name].ravel()
+            for syn in self.feedback:
+                values[syn.v] = vs[syn.name].T.ravel()
+        views = self.time_constant_views()
+        for key, value in overrides.items():
+            if key not in views:
+                raise ValueError(
+                    f"cannot change {key!r} between runs; choose one of: {', '.join(views)}"
+                )
+            for view in views[key]:
+                values[view] = value
+        return values
+
+    def weights(self):
+        """Current W and V as matrices: ``{"W1": (d0, d1), ..., "V1": (d_l, d_src)}``."""
+        out = {s.name: np.asarray(s.w[:]).reshape(s.source.N, s.target.N) for s in self.forward}
+        for s in self.feedback:
+            out[s.name] = np.asarray(s.v[:]).reshape(s.source.N, s.target.N).T
+        for g in self.layers:
+            out[f"b_{g.name}"] = np.asarray(g.b[:])
+        return out
+
+    def readout_values(self):
+        """Output rates at the end of each period, shape (n_periods, n_classes)."""
+        return np.asarray(self.readout.z).T[1:self.n_periods + 1]
+
+
+def _idx(idx, n):
+    if isinstance(idx, str) and idx == "all":
+        return np.arange(n)
+    idx = np.atleast_1d(np.asarray(idx, dtype=int))
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"recording indices {idx.tolist()} out of range for a group of {n}")
+    return idx
+

@@ -1,0 +1,247 @@
+"""Parameters of the continuous-time feedback-alignment model, with units and validation.
+
+Defaults follow Table 1 of Bacvanski, Ziyin & Poggio, "Does feedback alignment work at
+biological timescales?" (arXiv 2510.18808): tau_prop 2–30 ms, tau_pot 0.3–10 s, tau_dec minutes.
+
+Every physical quantity is a Brian2 `Quantity`; every check raises a `ValueError` that names
+the parameter, quotes the value and says what is allowed.
+"""
+
+from dataclasses import dataclass, field, fields, replace
+
+from brian2 import Quantity, ms, second
+from brian2.units.fundamentalunits import DimensionMismatchError, have_same_dimensions
+
+__all__ = [
+    "ACTIVATIONS",
+    "KP_FORMS",
+    "LOSSES",
+    "ModelParameters",
+    "Schedule",
+    "Training",
+    "check_time",
+    "to_jsonable",
+]
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+LOSSES = ("cross_entropy", "squared")
+KP_FORMS = ("transpose", "literal")
+
+#: Below this ratio a "much smaller than" ordering is reported as a warning-worthy regime.
+_MIN_DT_RATIO = 5
+
+
+def check_time(name, value, allow_zero=False, allow_negative=False):
+    """Raise a clear error unless ``value`` is a time `Quantity` (and non-negative)."""
+    if not isinstance(value, Quantity) or not have_same_dimensions(value, second):
+        unit = getattr(value, "dim", None)
+        raise DimensionMismatchError(
+            f"{name} must be a time with a Brian2 unit (e.g. 50*ms), got {value!r}"
+            + (f" with dimensions {unit}" if unit is not None else " (no unit)")
+        )
+    if not value.shape == ():
+        raise ValueError(f"{name} must be a scalar time, got an array of shape {value.shape}")
+    if allow_negative:
+        return
+    if float(value) < 0 or (float(value) == 0 and not allow_zero):
+        allowed = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} = {value} is not allowed; it must be {allowed}")
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
+
+
+@dataclass(frozen=True)
+class ModelParameters:
+    """The network and its time constants.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Widths of the hidden layers (may be empty: a one-layer readout).
+    rule : str
+        One of ``sgd``, ``fa``, ``kp``, ``dfa``, ``direct-kp`` (see `ctfa_brian.rules`).
+    activation : str
+        Hidden nonlinearity σ: ``relu``, ``tanh``, ``sigmoid`` or ``linear``.
+    loss : str
+        ``cross_entropy`` (softmax over linear outputs) or ``squared``.
+    tau_prop : Quantity
+        Neuronal (and error-unit) relaxation time, default 10 ms (Table 1: 2–30 ms).
+    tau_pot_w, tau_pot_v : Quantity
+        Potentiation time constants of forward (W) and feedback (V) synapses, default 4 s
+        (Table 1: 0.3–10 s). The learning rate per sample is about T / tau_pot.
+    tau_dec_w, tau_dec_v : Quantity
+        Passive decay of W and V, default 20 min (Table 1: minutes to tens of minutes).
+    noise : float
+        Amplitude of the integration noise added to every rate neuron (dimensionless; the
+        stationary standard deviation of z around its drive is ``noise / sqrt(2)``).
+    kp_form : str
+        ``transpose`` (default): V receives exactly the transpose of the W update of the layer
+        above (Kolen–Pollack). ``literal``: the paper's eq. 1, with the receiving neuron's
+        pre-activation in place of its rate.
+    v_init : float or None
+        Initial value of plastic feedback weights (paper: constant 0.1). ``None`` uses 0.1 for
+        plastic rules; fixed rules (``fa``, ``dfa``) always draw random V.
+    """
+
+    hidden: tuple = (49,)
+    rule: str = "kp"
+    activation: str = "relu"
+    loss: str = "cross_entropy"
+    tau_prop: Quantity = field(default_factory=lambda: 10 * ms)
+    tau_pot_w: Quantity = field(default_factory=lambda: 4 * second)
+    tau_pot_v: Quantity = field(default_factory=lambda: 4 * second)
+    tau_dec_w: Quantity = field(default_factory=lambda: 1200 * second)
+    tau_dec_v: Quantity = field(default_factory=lambda: 1200 * second)
+    noise: float = 0.0
+    kp_form: str = "transpose"
+    v_init: float = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        self.validate()
+
+    def validate(self):
+        """Check units, choices and the ordering tau_prop < tau_pot < tau_dec."""
+        from ctfa_brian.rules import RULES  # rules imports nothing from here at import time
+
+        _choice("rule", self.rule, tuple(RULES))
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("kp_form", self.kp_form, KP_FORMS)
+        for h in self.hidden:
+            if h < 1:
+                raise ValueError(f"hidden layer widths must be ≥ 1, got hidden={self.hidden}")
+        for name in ("tau_prop", "tau_pot_w", "tau_pot_v", "tau_dec_w", "tau_dec_v"):
+            check_time(name, getattr(self, name))
+        if not (self.noise >= 0):
+            raise ValueError(f"noise = {self.noise!r} is not allowed; it must be ≥ 0")
+        for pot, dec in (("tau_pot_w", "tau_dec_w"), ("tau_pot_v", "tau_dec_v")):
+            if not self.tau_prop < getattr(self, pot):
+                raise ValueError(
+                    f"time constants out of order: tau_prop = {self.tau_prop} must be much "
+                    f"smaller than {pot} = {getattr(self, pot)} (tau_prop ≪ tau_pot ≪ tau_dec)"
+                )
+            if not getattr(self, pot) < getattr(self, dec):
+                raise ValueError(
+                    f"time constants out of order: {pot} = {getattr(self, pot)} must be much "
+                    f"smaller than {dec} = {getattr(self, dec)} (tau_prop ≪ tau_pot ≪ tau_dec)"
+                )
+
+    def replace(self, **changes):
+        """Return a copy with ``changes`` applied (and validated)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How samples are presented.
+
+    Each sample is a *period* of ``buffer_time + sample_time``: the input cross-fades from the
+    previous sample over ``buffer_time`` (a raised-cosine ramp) and is then held for
+    ``sample_time``. The output is read at the end of the period. The label reaches the output
+    error units ``delay`` later than its input (negative: early).
+
+    Parameters
+    ----------
+    sample_time : Quantity
+        T, how long each sample is held (default 100 ms).
+    buffer_time : Quantity
+        Length of the smooth transition between samples (default 10 ms, may be 0).
+    delay : Quantity
+        Δ, label delay relative to the input (default 0 ms; negative means early).
+    dt : Quantity
+        Integration step (default 1 ms); must be < tau_prop / 5.
+    """
+
+    sample_time: Quantity = field(default_factory=lambda: 100 * ms)
+    buffer_time: Quantity = field(default_factory=lambda: 10 * ms)
+    delay: Quantity = field(default_factory=lambda: 0 * ms)
+    dt: Quantity = field(default_factory=lambda: 1 * ms)
+
+    def __post_init__(self):
+        check_time("sample_time", self.sample_time)
+        check_time("buffer_time", self.buffer_time, allow_zero=True)
+        check_time("delay", self.delay, allow_negative=True)
+        check_time("dt", self.dt)
+        if self.buffer_time >= self.sample_time:
+            raise ValueError(
+                f"buffer_time = {self.buffer_time} must be shorter than "
+                f"sample_time = {self.sample_time}"
+            )
+        for name in ("sample_time", "buffer_time", "delay"):
+            steps = float(getattr(self, name) / self.dt)
+            if abs(steps - round(steps)) > 1e-6:
+                raise ValueError(
+                    f"{name} = {getattr(self, name)} is not a whole number of steps of "
+                    f"dt = {self.dt}; choose a multiple of dt"
+                )
+
+    @property
+    def period(self):
+        """Length of one presentation, ``buffer_time + sample_time``."""
+        return self.buffer_time + self.sample_time
+
+    @property
+    def steps_per_period(self):
+        return int(round(float(self.period / self.dt)))
+
+    def check_against(self, model):
+        """Check dt against the model's fastest time constant (dt < tau_prop / 5)."""
+        if not self.dt * _MIN_DT_RATIO < model.tau_prop:
+            raise ValueError(
+                f"dt = {self.dt} is too coarse for tau_prop = {model.tau_prop}: the Euler "
+                f"integration needs dt < tau_prop/{_MIN_DT_RATIO} "
+                f"(= {model.tau_prop / _MIN_DT_RATIO})"
+            )
+
+    def replace(self, **changes):
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Training:
+    """How long to train and how often to evaluate.
+
+    Parameters
+    ----------
+    epochs : int
+        Passes over the training set (sample order reshuffled each epoch).
+    evals_per_epoch : int
+        Frozen evaluations of the test set per epoch (plus one before training).
+    seed : int
+        Seeds weight initialisation, sample order and the integration noise.
+    """
+
+    epochs: int = 3
+    evals_per_epoch: int = 1
+    seed: int = 0
+
+    def __post_init__(self):
+        if int(self.epochs) != self.epochs or self.epochs < 1:
+            raise ValueError(f"epochs = {self.epochs!r} is not allowed; it must be an integer ≥ 1")
+        if int(self.evals_per_epoch) != self.evals_per_epoch or self.evals_per_epoch < 1:
+            raise ValueError(
+                f"evals_per_epoch = {self.evals_per_epoch!r} is not allowed; it must be an "
+                "integer ≥ 1"
+            )
+
+    def replace(self, **changes):
+        return replace(self, **changes)
+
+
+def to_jsonable(obj):
+    """Turn a parameter dataclass into a dict of strings/numbers (quantities keep their unit)."""
+    out = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, Quantity):
+            out[f.name] = str(value)
+        elif isinstance(value, tuple):
+            out[f.name] = list(value)
+        else:
+            out[f.name] = value
+    return out
+

@@ -1,0 +1,294 @@
+"""Train and evaluate a network online, on any device, and collect the results.
+
+`Trainer` builds the Brian2 objects once. On ``cpp_standalone`` it compiles the project once
+(`Trainer.build`) and every `Trainer.run` — with a new seed, a new label delay, new time
+constants — only runs the binary with new ``run_args``. On the runtime devices each run builds
+fresh objects (Brian's Cython cache makes that cheap).
+
+Example
+-------
+>>> from brian2 import ms
+>>> from ctfa_brian import ModelParameters, Schedule, Trainer, Training, load_dataset
+>>> trainer = Trainer(load_dataset("circles"), ModelParameters(hidden=(24,)),
+...                   Schedule(sample_time=100*ms), Training(epochs=3))     # doctest: +SKIP
+>>> result = trainer.run()                                                # doctest: +SKIP
+>>> result.test_accuracy                                                  # doctest: +SKIP
+"""
+
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import get_device, second
+from brian2 import seed as brian_seed
+from brian2.utils.logger import get_logger
+
+from ctfa_brian import device as devices
+from ctfa_brian.guard import BlowUpError, find_nonfinite
+from ctfa_brian.network import CTFANetwork, Recording
+from ctfa_brian.parameters import ModelParameters, Schedule, Training
+from ctfa_brian.stimulus import make_presentation
+
+__all__ = ["Trainer", "TrainingResult", "train"]
+
+logger = get_logger(__name__)
+
+
+@dataclass
+class TrainingResult:
+    """What one run produced.
+
+    Attributes
+    ----------
+    test_accuracy, train_accuracy : float
+        Frozen evaluation after the last epoch (NaN if the run stopped before it).
+    learning_curve : list of dict
+        ``{"epoch": float, "test_accuracy": float}`` for every test evaluation, the first one
+        before any training.
+    online_train_accuracy : list of dict
+        ``{"epoch": float, "accuracy": float}``: fraction of training samples classified
+        correctly at the end of their own presentation, while learning (optimistic: see docs).
+    weights : dict of ndarray
+        Final W (``W1``…), V (``V1``…) and biases (``b_layer1``…, ``b_output``).
+    recordings : dict
+        ``{group: {"t": Quantity, var: ndarray (n_indices, n_times), "indices": ndarray}}``.
+    readout : ndarray
+        Output rates at the end of every period, shape (n_periods, n_classes).
+    timings : dict
+        Wall-clock seconds: ``build`` (code generation and compilation), ``run``.
+    overrides : dict
+        What this run changed relative to the built network (seed, delay, ...).
+    """
+
+    test_accuracy: float
+    train_accuracy: float
+    learning_curve: list
+    online_train_accuracy: list
+    weights: dict
+    recordings: dict = field(default_factory=dict)
+    readout: np.ndarray = None
+    timings: dict = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)
+
+    def summary(self):
+        """The scalar results and the curves as plain JSON-able data."""
+        return {
+            "test_accuracy": self.test_accuracy,
+            "train_accuracy": self.train_accuracy,
+            "learning_curve": self.learning_curve,
+            "online_train_accuracy": self.online_train_accuracy,
+            "timings_s": self.timings,
+        }
+
+
+def _accuracies(presentation, readout, n_valid):
+    """Accuracy of every block that finished within the first ``n_valid`` periods."""
+    curve, online, final_test, final_train = [], [], np.nan, np.nan
+    for block in presentation.blocks:
+        if block.stop > n_valid:
+            break
+        pred = np.argmax(readout[block.start:block.stop], axis=1)
+        acc = float(np.mean(pred == presentation.labels[block.start:block.stop]))
+        if block.kind == "train":
+            online.append({"epoch": block.epoch, "accuracy": acc})
+        elif block.split == "test":
+            curve.append({"epoch": block.epoch, "test_accuracy": acc})
+            final_test = acc
+        else:
+            final_train = acc
+    return curve, online, final_test, final_train
+
+
+class Trainer:
+    """Build a network for ``dataset`` once and run it, possibly many times.
+
+    Parameters
+    ----------
+    dataset : ctfa_brian.datasets.Dataset
+    model : ModelParameters
+    schedule : Schedule
+    training : Training
+    device : str
+        ``runtime`` (Cython), ``numpy``, ``cpp_standalone`` (see `ctfa_brian.device`).
+    directory : str, optional
+        Standalone project directory (default: a cache directory keyed by the structure).
+    recording : Recording, optional
+        Traces to record (z, ε of chosen neurons; w, v of chosen synapses).
+    """
+
+    def __init__(self, dataset, model=None, schedule=None, training=None, device="runtime",
+                 directory=None, recording=None):
+        self.dataset = dataset
+        self.model = model or ModelParameters()
+        self.schedule = schedule or Schedule()
+        self.training = training or Training()
+        self.schedule.check_against(self.model)
+        self.device_name = device
+        self.recording = recording or Recording()
+        self.sizes = (dataset.n_features, *self.model.hidden, dataset.n_classes)
+        self.standalone = devices.is_standalone(device)
+        self.directory = directory
+        self._net = None
+        self._built = False
+        self.build_time = 0.0
+        if device not in devices.DEVICES:
+            raise ValueError(f"unknown device {device!r}; choose one of: "
+                             f"{', '.join(devices.DEVICES)}")
+
+    # ------------------------------------------------------------------------------------
+    def _presentation(self, seed):
+        t = self.training
+        return make_presentation(self.dataset, t.epochs, t.evals_per_epoch, seed)
+
+    def _structure_key(self, presentation):
+        m, s = self.model, self.schedule
+        return repr((self.sizes, m.rule, m.activation, m.loss, m.kp_form, m.noise > 0,
+                     str(s.period), str(s.buffer_time), str(s.dt), presentation.n_periods,
+                     self.recording, self.device_name))
+
+    def build(self):
+        """Create the Brian2 objects and, on a standalone device, compile the project."""
+        if self._built:
+            return self
+        presentation = self._presentation(self.training.seed)
+        directory = self.directory
+        if self.standalone and directory is None:
+            directory = devices.default_project_dir(self._structure_key(presentation))
+        devices.select(self.device_name, directory=directory)
+        brian_seed(self.training.seed)
+        start = time.perf_counter()
+        self._net = CTFANetwork(self.sizes, self.model, self.schedule, presentation,
+                                seed=self.training.seed, recording=self.recording,
+                                guard="standalone" if self.standalone else "runtime")
+        self._presentation_cache = (self.training.seed, presentation)
+        if self.standalone:
+            self._net.network.run(self._net.duration, namespace={})
+            get_device().build(run=False, directory=directory)
+            self.directory = directory
+        self.build_time = time.perf_counter() - start
+        self._built = True
+        logger.debug(f"built {self.sizes} on {self.device_name} in {self.build_time:.1f} s")
+        return self
+
+    def run(self, seed=None, **overrides):
+        """Train and evaluate once; return a `TrainingResult`.
+
+        Parameters
+        ----------
+        seed : int, optional
+            Seeds initial weights and sample order (default: ``training.seed``).
+        **overrides
+            Changes that need no rebuild: ``delay``, ``tau_pot_w``, ``tau_pot_v``,
+            ``tau_dec_w``, ``tau_dec_v``, ``tau_prop``, ``noise`` (Quantities with units).
+
+        Raises
+        ------
+        BlowUpError
+            A state variable became NaN/inf; the message names it and the time, and
+            ``error.partial`` holds the result of everything that finished before.
+        """
+        seed = self.training.seed if seed is None else int(seed)
+        self._check_overrides(overrides)
+        if not self.standalone:
+            return self._run_runtime(seed, overrides)
+        self.build()
+        cached_seed, presentation = self._presentation_cache
+        if seed != cached_seed:
+            presentation = self._presentation(seed)
+            self._presentation_cache = (seed, presentation)
+        values = self._net.run_values(presentation=presentation, seed=seed, **overrides)
+        results = f"results_{uuid.uuid4().hex[:12]}"
+        start = time.perf_counter()
+        get_device().run(directory=self.directory, results_directory=results,
+                         with_output=False, run_args=values)
+        run_time = time.perf_counter() - start
+        try:
+            return self._collect(presentation, seed, overrides, run_time)
+        finally:
+            shutil.rmtree(os.path.join(self.directory, results), ignore_errors=True)
+
+    def _check_overrides(self, overrides):
+        allowed = ("delay", "tau_pot_w", "tau_pot_v", "tau_dec_w", "tau_dec_v", "tau_prop",
+                   "noise")
+        for key in overrides:
+            if key not in allowed:
+                raise ValueError(f"cannot override {key!r} per run; choose one of: "
+                                 f"{', '.join(allowed)}")
+        model_changes = {k: v for k, v in overrides.items() if k != "delay"}
+        model = self.model.replace(**model_changes)  # validates ordering and units
+        schedule = self.schedule.replace(delay=overrides.get("delay", self.schedule.delay))
+        schedule.check_against(model)
+        if (model.noise > 0) != (self.model.noise > 0):
+            raise ValueError("noise can be changed between runs only between positive values; "
+                             "switching it on or off changes the equations (build anew)")
+        return model, schedule
+
+    def _run_runtime(self, seed, overrides):
+        model, schedule = self._check_overrides(overrides)
+        devices.select(self.device_name)
+        brian_seed(seed)
+        presentation = self._presentation(seed)
+        start = time.perf_counter()
+        self._net = CTFANetwork(self.sizes, model, schedule, presentation, seed=seed,
+                                recording=self.recording, guard="runtime")
+        build = time.perf_counter() - start
+        start = time.perf_counter()
+        self._net.network.run(self._net.duration, namespace={})
+        run_time = time.perf_counter() - start
+        self.build_time = build
+        return self._collect(presentation, seed, overrides, run_time)
+
+    def _collect(self, presentation, seed, overrides, run_time):
+        net = self._net
+        readout = net.readout_values()
+        n_valid = len(readout)
+        finite = np.all(np.isfinite(readout), axis=1)
+        if not finite.all():
+            n_valid = int(np.argmin(finite))
+        result = TrainingResult(
+            *_reorder(_accuracies(presentation, readout, n_valid)),
+            weights=net.weights(),
+            recordings=self._recordings(),
+            readout=readout,
+            timings={"build": self.build_time, "run": run_time},
+            overrides={"seed": seed, **{k: str(v) for k, v in overrides.items()}},
+        )
+        bad = find_nonfinite(net.guarded)
+        stopped_early = float(net.network.t) < float(net.duration) - 1e-9
+        if bad is not None or stopped_early or n_valid < len(readout):
+            group, var = bad or ("output", "z")
+            t_stop = float(net.network.t)
+            raise BlowUpError(
+                f"the simulation blew up: {group}.{var} became NaN or infinite; stopped at "
+                f"t = {t_stop:.3f} s of {float(net.duration):.3f} s (period "
+                f"{n_valid} of {net.n_periods}). Recorded data up to then is in "
+                "error.partial. Try smaller tau_pot/T ratios, a smaller dt or less noise.",
+                variable=f"{group}.{var}", time=t_stop * second, partial=result)
+        return result
+
+    def _recordings(self):
+        out = {}
+        for name, mon in self._net.monitors.items():
+            entry = {"t": mon.t[:], "indices": np.asarray(mon.record)}
+            for var in mon.record_variables:
+                entry[var] = np.asarray(getattr(mon, var))
+            out[name] = entry
+        return out
+
+    @property
+    def network(self):
+        """The `CTFANetwork` of the last build/run."""
+        return self._net
+
+
+def _reorder(acc):
+    curve, online, test, train = acc
+    return test, train, curve, online
+
+
+def train(dataset, model=None, schedule=None, training=None, device="runtime", recording=None):
+    """Build, train and evaluate once (shortcut for ``Trainer(...).run()``)."""
+    return Trainer(dataset, model, schedule, training, device, recording=recording).run()
