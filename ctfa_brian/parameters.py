@@ -70,8 +70,9 @@ class ModelParameters:
     tau_prop : Quantity
         Neuronal (and error-unit) relaxation time, default 10 ms (Table 1: 2–30 ms).
     tau_pot_w, tau_pot_v : Quantity
-        Potentiation time constants of forward (W) and feedback (V) synapses, default 4 s
-        (Table 1: 0.3–10 s). The learning rate per sample is about T / tau_pot.
+        Potentiation time constants of forward (W) and feedback (V) synapses, default 10 s
+        (the paper's §5 value; Table 1: 0.3–10 s). The learning rate per sample is about
+        T / tau_pot.
     tau_dec_w, tau_dec_v : Quantity
         Passive decay of W and V, default 20 min (Table 1: minutes to tens of minutes).
     noise : float
@@ -91,8 +92,8 @@ class ModelParameters:
     activation: str = "relu"
     loss: str = "cross_entropy"
     tau_prop: Quantity = field(default_factory=lambda: 10 * ms)
-    tau_pot_w: Quantity = field(default_factory=lambda: 4 * second)
-    tau_pot_v: Quantity = field(default_factory=lambda: 4 * second)
+    tau_pot_w: Quantity = field(default_factory=lambda: 10 * second)
+    tau_pot_v: Quantity = field(default_factory=lambda: 10 * second)
     tau_dec_w: Quantity = field(default_factory=lambda: 1200 * second)
     tau_dec_v: Quantity = field(default_factory=lambda: 1200 * second)
     noise: float = 0.0
@@ -147,7 +148,8 @@ class Schedule:
     Parameters
     ----------
     sample_time : Quantity
-        T, how long each sample is held (default 100 ms).
+        T, how long each sample is held (default 200 ms, so tau_prop/T = 0.05: deeper
+        networks need a small ratio, see docs/model.md).
     buffer_time : Quantity
         Length of the smooth transition between samples (default 10 ms, may be 0).
     delay : Quantity
@@ -156,7 +158,7 @@ class Schedule:
         Integration step (default 1 ms); must be < tau_prop / 5.
     """
 
-    sample_time: Quantity = field(default_factory=lambda: 100 * ms)
+    sample_time: Quantity = field(default_factory=lambda: 200 * ms)
     buffer_time: Quantity = field(default_factory=lambda: 10 * ms)
     delay: Quantity = field(default_factory=lambda: 0 * ms)
     dt: Quantity = field(default_factory=lambda: 1 * ms)
@@ -215,7 +217,7 @@ class Training:
         Seeds weight initialisation, sample order and the integration noise.
     """
 
-    epochs: int = 3
+    epochs: int = 4
     evals_per_epoch: int = 1
     seed: int = 0
 

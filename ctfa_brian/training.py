@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from brian2 import get_device, second
 from brian2 import seed as brian_seed
+from brian2.utils.filelock import FileLock
 from brian2.utils.logger import get_logger
 
 from ctfa_brian import device as devices
@@ -117,10 +118,13 @@ class Trainer:
         Standalone project directory (default: a cache directory keyed by the structure).
     recording : Recording, optional
         Traces to record (z, ε of chosen neurons; w, v of chosen synapses).
+    report : str, optional
+        Brian2 progress report during the run (``"text"`` or ``"stdout"``); on standalone
+        devices it is compiled in and the binary's output is shown.
     """
 
     def __init__(self, dataset, model=None, schedule=None, training=None, device="runtime",
-                 directory=None, recording=None):
+                 directory=None, recording=None, report=None):
         self.dataset = dataset
         self.model = model or ModelParameters()
         self.schedule = schedule or Schedule()
@@ -128,6 +132,7 @@ class Trainer:
         self.schedule.check_against(self.model)
         self.device_name = device
         self.recording = recording or Recording()
+        self.report = report
         self.sizes = (dataset.n_features, *self.model.hidden, dataset.n_classes)
         self.standalone = devices.is_standalone(device)
         self.directory = directory
@@ -165,8 +170,10 @@ class Trainer:
                                 guard="standalone" if self.standalone else "runtime")
         self._presentation_cache = (self.training.seed, presentation)
         if self.standalone:
-            self._net.network.run(self._net.duration, namespace={})
-            get_device().build(run=False, directory=directory)
+            self._net.network.run(self._net.duration, namespace={}, report=self.report,
+                                  report_period=10 * second)
+            with FileLock(os.path.join(directory, "ctfa_build.lock")):
+                get_device().build(run=False, directory=directory)
             self.directory = directory
         self.build_time = time.perf_counter() - start
         self._built = True
@@ -199,11 +206,18 @@ class Trainer:
         if seed != cached_seed:
             presentation = self._presentation(seed)
             self._presentation_cache = (seed, presentation)
-        values = self._net.run_values(presentation=presentation, seed=seed, **overrides)
+        # Pass every swept value on each run, so that nothing depends on what the (shared,
+        # cached) project was compiled with.
+        model, schedule = self.model, self.schedule
+        current = {name: getattr(model, name) for name in
+                   ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "noise")}
+        current["delay"] = schedule.delay
+        current.update(overrides)
+        values = self._net.run_values(presentation=presentation, seed=seed, **current)
         results = f"results_{uuid.uuid4().hex[:12]}"
         start = time.perf_counter()
         get_device().run(directory=self.directory, results_directory=results,
-                         with_output=False, run_args=values)
+                         with_output=bool(self.report), run_args=values)
         run_time = time.perf_counter() - start
         try:
             return self._collect(presentation, seed, overrides, run_time)
@@ -236,7 +250,8 @@ class Trainer:
                                 recording=self.recording, guard="runtime")
         build = time.perf_counter() - start
         start = time.perf_counter()
-        self._net.network.run(self._net.duration, namespace={})
+        self._net.network.run(self._net.duration, namespace={}, report=self.report,
+                              report_period=10 * second)
         run_time = time.perf_counter() - start
         self.build_time = build
         return self._collect(presentation, seed, overrides, run_time)
