@@ -11,6 +11,7 @@ state at t; then neurons from the drives computed at t. `ctfa_brian.reference` i
 same equations in NumPy in the same order.
 """
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,6 +81,23 @@ def initial_weights(sizes, rule, seed, v_init=None):
     return ws, vs
 
 
+class _AlignedGridFilter(logging.Filter):
+    """Drop Brian's "time grids not aligned" warning for periods that are whole numbers of dt.
+
+    `Schedule` guarantees that the period is an integer number of steps; Brian's check compares
+    floats (0.21 s / 1 ms = 210.00000000000003) and would warn on every such run.
+    """
+
+    def filter(self, record):
+        return "time grids not aligned" not in record.getMessage()
+
+
+def _quiet_aligned_grid_warning():
+    log = logging.getLogger("brian2.input.timedarray")
+    if not any(isinstance(f, _AlignedGridFilter) for f in log.filters):
+        log.addFilter(_AlignedGridFilter())
+
+
 def _all_to_all(syn, n_pre, n_post):
     i, j = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
     syn.connect(i=i.ravel(), j=j.ravel())  # synapse k = i * n_post + j: row-major matrices
@@ -108,6 +126,7 @@ class CTFANetwork:
     def __init__(self, sizes, model, schedule, presentation, seed=0, recording=None,
                  guard=None):
         schedule.check_against(model)
+        _quiet_aligned_grid_warning()
         self.sizes = tuple(int(s) for s in sizes)
         self.model, self.schedule = model, schedule
         self.rule = get_rule(model.rule)

@@ -140,9 +140,11 @@ class ModelParameters:
 class Schedule:
     """How samples are presented.
 
-    Each sample is a *period* of ``buffer_time + sample_time``: the input cross-fades from the
-    previous sample over ``buffer_time`` (a raised-cosine ramp) and is then held for
-    ``sample_time``. The output is read at the end of the period. The label reaches the output
+    Each sample occupies ``sample_time`` T: its first ``buffer_time`` is a raised-cosine
+    cross-fade from the previous sample, after which the input is held. The output is read at
+    the end of the sample, just before the next one begins. Input k is on [kT, (k+1)T), so a
+    label delay of |Δ| ≥ T leaves no overlap between an input and its own label (up to the
+    propagation lag of a few tau_prop). The label reaches the output
     error units ``delay`` later than its input (negative: early).
 
     Parameters
@@ -183,8 +185,8 @@ class Schedule:
 
     @property
     def period(self):
-        """Length of one presentation, ``buffer_time + sample_time``."""
-        return self.buffer_time + self.sample_time
+        """Length of one presentation (the sample time; the buffer is its first part)."""
+        return self.sample_time
 
     @property
     def steps_per_period(self):

@@ -172,6 +172,7 @@ class Trainer:
         if self.standalone:
             self._net.network.run(self._net.duration, namespace={}, report=self.report,
                                   report_period=10 * second)
+            os.makedirs(directory, exist_ok=True)
             with FileLock(os.path.join(directory, "ctfa_build.lock")):
                 get_device().build(run=False, directory=directory)
             self.directory = directory
@@ -272,15 +273,15 @@ class Trainer:
             overrides={"seed": seed, **{k: str(v) for k, v in overrides.items()}},
         )
         bad = find_nonfinite(net.guarded)
-        stopped_early = float(net.network.t) < float(net.duration) - 1e-9
-        if bad is not None or stopped_early or n_valid < len(readout):
+        t_stop = float(net.output.clock.t[:])  # on standalone: read back from the binary
+        stopped_early = t_stop < float(net.duration) - 1e-9
+        if bad is not None or stopped_early or n_valid < net.n_periods:
             group, var = bad or ("output", "z")
-            t_stop = float(net.network.t)
             raise BlowUpError(
                 f"the simulation blew up: {group}.{var} became NaN or infinite; stopped at "
                 f"t = {t_stop:.3f} s of {float(net.duration):.3f} s (period "
                 f"{n_valid} of {net.n_periods}). Recorded data up to then is in "
-                "error.partial. Try smaller tau_pot/T ratios, a smaller dt or less noise.",
+                "error.partial. Try a longer tau_pot (a smaller T/tau_pot), a smaller dt or less noise.",
                 variable=f"{group}.{var}", time=t_stop * second, partial=result)
         return result
 
