@@ -10,7 +10,8 @@ error unit ``eps`` (a one-to-one pairing of two populations). Forward synapses W
 
     \\tau_{prop}\\,\\dot \\epsilon_l = -\\epsilon_l + g(t)\\,\\sigma'(a_l + b_l)\\, m_l
 
-    \\dot W_l = -g(t)\\left(\\frac{W_l}{\\tau^W_{dec}} + \\frac{z_{l-1}\\epsilon_l^\\top}{\\tau^W_{pot}}\\right)
+    \\dot W_l = -g(t)\\left(\\frac{W_l}{\\tau^W_{dec}}
+              + \\frac{z_{l-1}\\epsilon_l^\\top}{\\tau^W_{pot}}\\right)
 
 with a_l = W_l^T z_{l-1} (a summed variable), m_l the modulatory drive (V ε from above, or the
 output error ∂L/∂z_L at the output layer) and g(t) ∈ {0, 1} the plasticity gate: 0 during

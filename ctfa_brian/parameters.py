@@ -20,6 +20,7 @@ __all__ = [
     "Schedule",
     "Training",
     "check_time",
+    "format_time",
     "to_jsonable",
 ]
 
@@ -236,12 +237,22 @@ class Training:
         return replace(self, **changes)
 
 
+def format_time(value):
+    """Write a time as ``'50 ms'`` (below 1 s) or ``'2.5 s'``; `ctfa_brian.io` parses both."""
+    seconds = float(value)
+    if seconds != 0 and abs(seconds) < 1:
+        return f"{seconds * 1e3:g} ms"
+    return f"{seconds:g} s"
+
+
 def to_jsonable(obj):
     """Turn a parameter dataclass into a dict of strings/numbers (quantities keep their unit)."""
     out = {}
     for f in fields(obj):
         value = getattr(obj, f.name)
-        if isinstance(value, Quantity):
+        if isinstance(value, Quantity) and have_same_dimensions(value, second):
+            out[f.name] = format_time(value)
+        elif isinstance(value, Quantity):
             out[f.name] = str(value)
         elif isinstance(value, tuple):
             out[f.name] = list(value)

@@ -4,7 +4,8 @@ All rules share one forward plasticity (paper eq. 1, with the sign that descends
 
 .. math::
 
-    \\frac{dW_l}{dt} = -\\frac{W_l}{\\tau^W_{dec}} - \\frac{z_{l-1}\\,\\epsilon_l^\\top}{\\tau^W_{pot}}
+    \\frac{dW_l}{dt} = -\\frac{W_l}{\\tau^W_{dec}}
+                     - \\frac{z_{l-1}\\,\\epsilon_l^\\top}{\\tau^W_{pot}}
 
 where ε_l are the error units of layer l. They differ in what drives the error units of a
 hidden layer:

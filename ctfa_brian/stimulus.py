@@ -1,7 +1,7 @@
 """Sample presentation: the order of samples and the arrays behind the stimulus TimedArrays.
 
-A run is a sequence of *periods* of equal length (the sample time, buffer included). Training periods
-present a training sample with plasticity on; evaluation periods present a sample with the
+A run is a sequence of *periods* of equal length (the sample time, buffer included). Training
+periods present a training sample with plasticity on; evaluation periods present a sample with the
 plasticity gate at 0 (error clamped to zero, W and V frozen). The learning curve comes from
 evaluation blocks on the test set: one before training and ``evals_per_epoch`` per epoch; after
 the last epoch the whole training set is evaluated too.

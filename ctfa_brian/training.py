@@ -281,7 +281,8 @@ class Trainer:
                 f"the simulation blew up: {group}.{var} became NaN or infinite; stopped at "
                 f"t = {t_stop:.3f} s of {float(net.duration):.3f} s (period "
                 f"{n_valid} of {net.n_periods}). Recorded data up to then is in "
-                "error.partial. Try a longer tau_pot (a smaller T/tau_pot), a smaller dt or less noise.",
+                "error.partial. Try a longer tau_pot (a smaller T/tau_pot), a smaller dt or "
+                "less noise.",
                 variable=f"{group}.{var}", time=t_stop * second, partial=result)
         return result
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import NeuronGroup, Network, ms, prefs, second
+from brian2 import Network, NeuronGroup, ms, prefs, second
 from brian2 import device as brian_device
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 

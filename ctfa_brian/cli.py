@@ -1,0 +1,341 @@
+"""Command-line interface: ``ctfa train ...`` (also ``python -m ctfa_brian train ...``).
+
+Quantities are written with their unit (``--sample-time 200ms --tau-pot 10s --delay -50ms``,
+units ``us``, ``ms``, ``s``, ``second``, ``min``); see `ctfa_brian.io.parse_quantity`. Every
+input is checked before anything is written: a bad value prints ``ctfa: error: <message>``
+and exits with status 2. A run that blows up (NaN/inf) writes what finished to
+``results.json`` with ``"status": "blown_up"`` and exits with status 3.
+
+Example
+-------
+.. code-block:: console
+
+    $ ctfa train --dataset circles --rule kp --hidden 24 --epochs 3 --out runs/kp
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from brian2 import ms, second
+from brian2.units.fundamentalunits import DimensionMismatchError
+
+__all__ = ["build_parser", "main"]
+
+#: Exit statuses.
+EXIT_OK, EXIT_USAGE, EXIT_BLOWN_UP = 0, 2, 3
+
+#: Options that take a time; ``--delay -50ms`` is rewritten to ``--delay=-50ms`` for argparse.
+_TIME_OPTIONS = {
+    "--sample-time": ("schedule", "sample_time"),
+    "--buffer-time": ("schedule", "buffer_time"),
+    "--delay": ("schedule", "delay"),
+    "--dt": ("schedule", "dt"),
+    "--tau-prop": ("model", "tau_prop"),
+    "--tau-pot": ("model", "tau_pot_w"),
+    "--tau-pot-v": ("model", "tau_pot_v"),
+    "--tau-dec": ("model", "tau_dec_w"),
+}
+
+_NEGATIVE_VALUE = re.compile(r"^-\.?\d")
+
+#: Neurons and synapses recorded per group with ``--record``, and the sampling period.
+_RECORD_FIRST = 3
+_RECORD_DT = 1 * ms
+
+
+class _UsageError(Exception):
+    """Raised instead of argparse's ``SystemExit`` so that `main` can return 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(message)
+
+
+def _time(text):
+    from ctfa_brian.io import parse_quantity
+
+    try:
+        return parse_quantity(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _show(value):
+    """Write a time the way the command line reads it: ``200ms``, ``10s``, ``20min``."""
+    seconds = float(value / second)
+    if seconds and seconds % 60 == 0:
+        return f"{seconds / 60:g}min"
+    if abs(seconds) >= 1:
+        return f"{seconds:g}s"
+    return f"{round(seconds * 1e3, 9):g}ms"
+
+
+def build_parser():
+    """Return the `argparse.ArgumentParser` of the ``ctfa`` command."""
+    import ctfa_brian
+    from ctfa_brian.datasets import DATASETS
+    from ctfa_brian.device import DEVICES
+    from ctfa_brian.parameters import (
+        ACTIVATIONS,
+        KP_FORMS,
+        LOSSES,
+        ModelParameters,
+        Schedule,
+        Training,
+    )
+    from ctfa_brian.rules import RULES
+
+    model, schedule, training = ModelParameters(), Schedule(), Training()
+    parser = _Parser(prog="ctfa", description="Continuous-time feedback alignment in Brian2.")
+    parser.add_argument("--version", action="version",
+                        version=f"ctfa_brian {ctfa_brian.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = commands.add_parser(
+        "train", help="train and evaluate one network",
+        description="Train one network online and evaluate it; write results.json, "
+                    "manifest.json and learning_curve.png (and recordings with --record) "
+                    "to --out. Times need a unit (us, ms, s, min): 200ms, 10s, -50ms, 20min.",
+    )
+    data = train.add_argument_group("data")
+    data.add_argument("--dataset", choices=DATASETS, default="digits",
+                      help="dataset (default: %(default)s)")
+    data.add_argument("--mnist-path", metavar="DIR",
+                      help="directory with the four MNIST IDX files (--dataset mnist7 only)")
+    data.add_argument("--n-train", type=int, metavar="N",
+                      help="use only the first N training samples (default: all)")
+    data.add_argument("--n-test", type=int, metavar="N",
+                      help="use only the first N test samples (default: all)")
+
+    net = train.add_argument_group("network")
+    net.add_argument("--rule", choices=tuple(RULES), default=model.rule,
+                     help="learning rule (default: %(default)s)")
+    net.add_argument("--hidden", type=int, action="append", metavar="N",
+                     help="width of a hidden layer; repeat for more layers "
+                          f"(--hidden 24 --hidden 24; default: {' '.join(map(str, model.hidden))})")
+    net.add_argument("--activation", choices=ACTIVATIONS, default=model.activation,
+                     help="hidden nonlinearity (default: %(default)s)")
+    net.add_argument("--loss", choices=LOSSES, default=model.loss,
+                     help="loss (default: %(default)s)")
+    net.add_argument("--kp-form", choices=KP_FORMS, default=model.kp_form,
+                     help="Kolen-Pollack feedback update (default: %(default)s)")
+    net.add_argument("--noise", type=float, default=model.noise, metavar="X",
+                     help="integration noise amplitude, dimensionless (default: %(default)s)")
+
+    times = train.add_argument_group("time constants and schedule (with units)")
+    times.add_argument("--tau-prop", type=_time, metavar="TIME",
+                       help=f"neuronal time constant (default: {_show(model.tau_prop)})")
+    times.add_argument("--tau-pot", type=_time, metavar="TIME",
+                       help=f"potentiation time constant of W (default: {_show(model.tau_pot_w)})")
+    times.add_argument("--tau-pot-v", type=_time, metavar="TIME",
+                       help="potentiation time constant of V (default: same as --tau-pot, "
+                            f"i.e. {_show(model.tau_pot_v)})")
+    times.add_argument("--tau-dec", type=_time, metavar="TIME",
+                       help=f"passive decay of W and V (default: {_show(model.tau_dec_w)})")
+    times.add_argument("--sample-time", type=_time, metavar="TIME",
+                       help="how long each sample is held "
+                            f"(default: {_show(schedule.sample_time)})")
+    times.add_argument("--buffer-time", type=_time, metavar="TIME",
+                       help=f"cross-fade between samples (default: {_show(schedule.buffer_time)})")
+    times.add_argument("--delay", type=_time, metavar="TIME",
+                       help=f"label delay, negative = early (default: {_show(schedule.delay)})")
+    times.add_argument("--dt", type=_time, metavar="TIME",
+                       help=f"integration step (default: {_show(schedule.dt)})")
+
+    run = train.add_argument_group("training and output")
+    run.add_argument("--epochs", type=int, default=training.epochs, metavar="N",
+                     help="passes over the training set (default: %(default)s)")
+    run.add_argument("--evals-per-epoch", type=int, default=training.evals_per_epoch,
+                     metavar="N",
+                     help="test evaluations per epoch (default: %(default)s)")
+    run.add_argument("--seed", type=int, default=training.seed, metavar="N",
+                     help="seed of weights, sample order and noise (default: %(default)s)")
+    run.add_argument("--device", choices=DEVICES, default="cpp_standalone",
+                     help="Brian2 device (default: %(default)s)")
+    run.add_argument("--record", action="store_true",
+                     help=f"record the first {_RECORD_FIRST} neurons (z, eps) of every layer "
+                          f"and synapses of every W and V every {_show(_RECORD_DT)} and save them "
+                          "as a Neo file (recordings.nix, or .pkl without nixio)")
+    run.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    run.add_argument("--quiet", action="store_true", help="no progress report")
+    train.set_defaults(func=_train)
+    return parser
+
+
+def _join_negative_values(argv):
+    """Rewrite ``--delay -50ms`` as ``--delay=-50ms`` (argparse takes -50ms for an option)."""
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _TIME_OPTIONS and i + 1 < len(argv) and _NEGATIVE_VALUE.match(argv[i + 1]):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(arg)
+            i += 1
+    return out
+
+
+def _fail(message):
+    print(f"ctfa: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _recording(sizes, rule_name):
+    """Record the first few neurons of every layer and synapses of every W and V."""
+    from ctfa_brian.network import Recording
+    from ctfa_brian.rules import get_rule
+
+    rule = get_rule(rule_name)
+    n_layers = len(sizes) - 1
+    neurons, synapses = {}, {}
+    for l in range(1, n_layers + 1):
+        name = "output" if l == n_layers else f"layer{l}"
+        neurons[name] = list(range(min(_RECORD_FIRST, sizes[l])))
+        synapses[f"W{l}"] = list(range(min(_RECORD_FIRST, sizes[l - 1] * sizes[l])))
+    if not rule.tied:
+        for l in range(1, n_layers):
+            source = sizes[l + 1] if rule.routing == "layerwise" else sizes[-1]
+            synapses[f"V{l}"] = list(range(min(_RECORD_FIRST, sizes[l] * source)))
+    return Recording(neurons, synapses, dt=_RECORD_DT)
+
+
+def _prepare(args):
+    """Build and check everything a run needs; raise ValueError & co. on bad input."""
+    from ctfa_brian.datasets import load_dataset
+    from ctfa_brian.parameters import ModelParameters, Schedule, Training
+    from ctfa_brian.training import Trainer
+
+    model_kw, schedule_kw = {}, {}
+    for option, (target, name) in _TIME_OPTIONS.items():
+        value = getattr(args, option[2:].replace("-", "_"))
+        if value is not None:
+            (model_kw if target == "model" else schedule_kw)[name] = value
+    if args.tau_pot is not None and args.tau_pot_v is None:
+        model_kw["tau_pot_v"] = args.tau_pot
+    if args.tau_dec is not None:
+        model_kw["tau_dec_v"] = args.tau_dec
+    if args.hidden is not None:
+        model_kw["hidden"] = tuple(args.hidden)
+    model = ModelParameters(rule=args.rule, activation=args.activation, loss=args.loss,
+                            kp_form=args.kp_form, noise=args.noise, **model_kw)
+    schedule = Schedule(**schedule_kw)
+    schedule.check_against(model)
+    training = Training(epochs=args.epochs, evals_per_epoch=args.evals_per_epoch,
+                        seed=args.seed)
+    if args.dataset == "mnist7":
+        if args.mnist_path is None:
+            raise ValueError("--dataset mnist7 needs --mnist-path DIR (the directory with the "
+                             "MNIST IDX files)")
+        dataset = load_dataset("mnist7", path=args.mnist_path)
+    else:
+        if args.mnist_path is not None:
+            raise ValueError(f"--mnist-path is only used with --dataset mnist7, not with "
+                             f"--dataset {args.dataset}")
+        dataset = load_dataset(args.dataset)
+    if args.n_train is not None or args.n_test is not None:
+        dataset = dataset.subset(n_train=args.n_train, n_test=args.n_test)
+    if args.device == "cuda_standalone":
+        try:
+            import brian2cuda  # noqa: F401
+        except ImportError:
+            raise ValueError("--device cuda_standalone needs brian2cuda: "
+                             "pip install 'ctfa_brian[cuda]'") from None
+    sizes = (dataset.n_features, *model.hidden, dataset.n_classes)
+    recording = _recording(sizes, model.rule) if args.record else None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} exists and is not a directory")
+    trainer = Trainer(dataset, model, schedule, training, device=args.device,
+                      recording=recording, report=None if args.quiet else "text")
+    return trainer, out
+
+
+def _save(out, trainer, result, manifest, status="ok", message=None):
+    """Write results, manifest, the learning curve and the recordings; return the paths."""
+    from ctfa_brian import io, neo_io
+
+    paths = io.write_results(out, result, manifest, status=status, message=message)
+    if result is None:
+        return paths
+    if result.learning_curve:
+        paths["plot"] = _plot(out / "learning_curve.png", result, finished=status == "ok")
+    if result.recordings:
+        block = neo_io.recordings_to_neo(result, trainer.model, trainer.schedule,
+                                         trainer.training, recording=trainer.recording,
+                                         dataset_name=trainer.dataset.name,
+                                         device=trainer.device_name)
+        paths["recordings"] = neo_io.save_neo(block, out / f"recordings{neo_io.neo_suffix()}")
+    return paths
+
+
+def _plot(path, result, finished=True):
+    from matplotlib.figure import Figure
+
+    from ctfa_brian.io import atomic_path
+    from ctfa_brian.plotting import plot_learning_curve
+
+    fig = Figure(figsize=(5, 3.5), layout="constrained")
+    ax = plot_learning_curve(result, ax=fig.subplots())
+    ax.set_title(f"test accuracy {result.test_accuracy:.3f}" if finished
+                 else "stopped early (blew up)")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    return path
+
+
+def _train(args, argv):
+    from ctfa_brian import io
+    from ctfa_brian.guard import BlowUpError
+
+    try:
+        trainer, out = _prepare(args)
+    except (ValueError, DimensionMismatchError, FileNotFoundError) as err:
+        return _fail(err)
+    extra = {"n_train": len(trainer.dataset.y_train), "n_test": len(trainer.dataset.y_test),
+             "record": bool(args.record)}
+    manifest = io.make_manifest(trainer.model, trainer.schedule, trainer.training,
+                                trainer.dataset.name, trainer.device_name, extra=extra,
+                                argv=["ctfa", *argv])
+    try:
+        result = trainer.run()
+    except BlowUpError as err:
+        paths = _save(out, trainer, err.partial, manifest, status="blown_up", message=str(err))
+        print(f"ctfa: {err}", file=sys.stderr)
+        print(f"partial results: {paths['results']}")
+        return EXIT_BLOWN_UP
+    paths = _save(out, trainer, result, manifest)
+    timings = result.timings
+    print(f"test accuracy {result.test_accuracy:.3f}, train accuracy "
+          f"{result.train_accuracy:.3f} ({trainer.dataset.name}, {trainer.model.rule}, "
+          f"{trainer.training.epochs} epoch(s); build {timings.get('build', 0):.1f} s, "
+          f"run {timings.get('run', 0):.1f} s)")
+    for name, path in paths.items():
+        print(f"  {name + ':':<11} {path}")
+    return EXIT_OK
+
+
+def main(argv=None):
+    """Run the ``ctfa`` command with ``argv`` (default: ``sys.argv[1:]``); return the status.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for bad input (nothing written), 3 if the simulation blew up.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_join_negative_values(argv))
+    except _UsageError as err:
+        return _fail(err)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    return args.func(args, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
