@@ -66,12 +66,12 @@ def test_manifest_json(trained):
     assert manifest["device"] == "numpy"
     model, schedule = manifest["model"], manifest["schedule"]
     assert model["rule"] == "fa" and model["hidden"] == [3]
-    assert model["tau_prop"] == str(ModelParameters().tau_prop)  # default, with its unit
+    assert model["tau_prop"] == "10 ms"  # the default, with its unit
     assert model["tau_prop"].endswith(" ms")
-    assert model["tau_pot_w"] == "2. s"
-    assert model["tau_pot_v"] == "2. s"  # --tau-pot-v defaults to --tau-pot
-    assert schedule["sample_time"] == "20. ms"
-    assert schedule["buffer_time"] == "2. ms"
+    assert model["tau_pot_w"] == "2 s"
+    assert model["tau_pot_v"] == "2 s"  # --tau-pot-v defaults to --tau-pot
+    assert schedule["sample_time"] == "20 ms"
+    assert schedule["buffer_time"] == "2 ms"
     assert manifest["training"] == {"epochs": EPOCHS, "evals_per_epoch": EVALS, "seed": 5}
     assert manifest["extra"] == {"n_train": 16, "n_test": 8, "record": False}
     assert manifest["command_line"][:2] == ["ctfa", "train"]
@@ -97,10 +97,10 @@ def test_summary_printed(tmp_path, capsys):
     assert str(out / "results.json") in printed
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["model"]["hidden"] == [3, 2]  # repeated --hidden: two layers
-    assert manifest["schedule"]["delay"] == "-4. ms"  # negative value after a space
-    assert manifest["model"]["tau_dec_w"] == manifest["model"]["tau_dec_v"] == "0.6 ks"
-    assert manifest["model"]["tau_pot_w"] == "10. s"
-    assert manifest["model"]["tau_pot_v"] == "3. s"
+    assert manifest["schedule"]["delay"] == "-4 ms"  # negative value after a space
+    assert manifest["model"]["tau_dec_w"] == manifest["model"]["tau_dec_v"] == "600 s"
+    assert manifest["model"]["tau_pot_w"] == "10 s"
+    assert manifest["model"]["tau_pot_v"] == "3 s"
     # --record: first 3 neurons of each layer (output has 2), W and V synapses, at 1 ms
     path = out / f"recordings{neo_suffix()}"
     assert str(path) in printed

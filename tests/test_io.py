@@ -17,7 +17,7 @@ from ctfa_brian.datasets import load_dataset
 from ctfa_brian.io import atomic_path, make_manifest, parse_quantity, write_results
 from ctfa_brian.neo_io import load_neo, neo_suffix, recordings_to_neo, save_neo
 from ctfa_brian.network import Recording
-from ctfa_brian.parameters import ModelParameters, Schedule, Training
+from ctfa_brian.parameters import ModelParameters, Schedule, Training, format_time
 from ctfa_brian.training import Trainer, TrainingResult
 
 
@@ -115,7 +115,7 @@ def _fake_result(recordings=None, test=0.75):
 
 def test_write_results_writes_both_files(tmp_path):
     directory = tmp_path / "nested" / "run"
-    manifest = {"seed": 3, "model": {"tau_prop": "10. ms"}}
+    manifest = {"seed": 3, "model": {"tau_prop": "10 ms"}}
     paths = write_results(directory, _fake_result(), manifest)
     assert paths == {"results": directory / "results.json",
                      "manifest": directory / "manifest.json"}
@@ -179,11 +179,11 @@ def test_make_manifest_has_units_versions_and_command_line():
     assert manifest["seed"] == 7
     assert manifest["model"]["hidden"] == [24, 12]
     assert manifest["model"]["rule"] == "fa"
-    assert manifest["model"]["tau_prop"] == str(model.tau_prop)
+    assert manifest["model"]["tau_prop"] == format_time(model.tau_prop) == "10 ms"
     assert manifest["model"]["tau_prop"].endswith(" ms")
-    assert manifest["model"]["tau_pot_w"] == "2. s"
-    assert manifest["schedule"]["sample_time"] == "100. ms"
-    assert manifest["schedule"]["delay"] == "-20. ms"
+    assert manifest["model"]["tau_pot_w"] == "2 s"
+    assert manifest["schedule"]["sample_time"] == "100 ms"
+    assert manifest["schedule"]["delay"] == "-20 ms"
     assert manifest["training"] == {"epochs": 2, "evals_per_epoch": 1, "seed": 7}
     versions = manifest["versions"]
     assert set(versions) == {"ctfa_brian", "brian2", "numpy", "neo", "python"}
