@@ -31,6 +31,8 @@ __all__ = [
     "FORWARD_SYNAPSE",
     "INPUT_BLEND",
     "INPUT_NEURON",
+    "NORMALISER",
+    "SOFTMAX_SUM",
     "TIED_FEEDBACK",
     "hidden_layer",
     "output_layer",
@@ -65,7 +67,7 @@ a_in = a + b : 1
 sigma_in = {sigma} : 1
 dsigma_in = {dsigma} : 1
 db/dt = -learn*(b/tau_dec_w + eps/tau_pot_w) : 1
-learn : 1 (shared)
+learn : 1 (shared)  # the plasticity gate g, set per block of periods
 """
 
 _NOISE_TERM = "+ noise*xi/sqrt(tau_prop)"
@@ -106,7 +108,7 @@ _OUTPUT_ERRORS = {
     # e = ∂L/∂z_L for L = ½‖z − y‖²
     "squared": "m = z - y : 1\n",
     # e = softmax(z) − y for the cross-entropy of softmax(z); expsum is summed over outputs
-    "cross_entropy": "m = exp(z)/expsum - y : 1\nexpsum : 1\n",
+    "cross_entropy": "m = exp(z)/expsum - y : 1\nexpsum : 1 (linked)\n",
 }
 
 
@@ -127,11 +129,13 @@ def target_blend(buffer):
         " + (stim_y(t - delay - period, i) - stim_y(t - delay, i)) * 0.5*(1 + cos(pi*clip("
         "(t - delay - period*floor((t - delay)/period + 0.5*dt/period))/buffer_time, 0, 1)))"
     )
-    return "learn = stim_learn(t)\ny = stim_y(t - delay, i)" + (fade if buffer else "")
+    return "y = stim_y(t - delay, i)" + (fade if buffer else "")
 
 
-#: Softmax normaliser: all-to-all synapses inside the output layer.
-SOFTMAX_SUM = "expsum_post = exp(z_pre) : 1 (summed)"
+#: Softmax normaliser: a one-unit group that sums exp(z) over the outputs (the output layer
+#: links its ``expsum`` to ``total``).
+NORMALISER = Equations("total : 1")
+SOFTMAX_SUM = "total_post = exp(z_pre) : 1 (summed)"
 
 #: Forward synapse W from layer l-1 to layer l; its time constants are those of the layer it
 #: drives (so one value per layer serves W and the bias).

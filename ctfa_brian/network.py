@@ -22,11 +22,14 @@ from brian2 import (
     StateMonitor,
     Synapses,
     TimedArray,
+    get_device,
+    linked_var,
     ms,
+    second,
 )
 
 from ctfa_brian import equations as eq
-from ctfa_brian.guard import nonfinite
+from ctfa_brian.guard import find_nonfinite, nonfinite
 from ctfa_brian.rules import get_rule
 
 __all__ = ["CTFANetwork", "Recording", "initial_weights"]
@@ -137,9 +140,9 @@ class CTFANetwork:
         # --- stimulus ------------------------------------------------------------------
         self.stim_x = TimedArray(presentation.x, dt=period, name="stim_x")
         self.stim_y = TimedArray(presentation.y, dt=period, name="stim_y")
-        self.stim_learn = TimedArray(presentation.learn, dt=period, name="stim_learn")
-        stim_ns = {"stim_x": self.stim_x, "stim_y": self.stim_y, "stim_learn": self.stim_learn,
-                   "period": period, "buffer_time": schedule.buffer_time}
+        self.blocks = _merge_blocks(presentation.blocks)
+        stim_ns = {"stim_x": self.stim_x, "stim_y": self.stim_y, "period": period,
+                   "buffer_time": schedule.buffer_time}
         buffered = float(schedule.buffer_time) > 0
         self.input = NeuronGroup(self.sizes[0], eq.INPUT_NEURON, name="input", namespace=stim_ns,
                                  dt=schedule.dt)
@@ -155,7 +158,7 @@ class CTFANetwork:
                 name, ns = "output", stim_ns
             else:
                 eqs = eq.hidden_layer(model.activation, noise=noisy)
-                name, ns = f"layer{l}", {"stim_learn": self.stim_learn}
+                name, ns = f"layer{l}", {}
             group = NeuronGroup(self.sizes[l], eqs, method="euler", name=name, namespace=ns,
                                 order=_NEURON_ORDER, dt=schedule.dt)
             group.tau_prop = model.tau_prop
@@ -167,9 +170,6 @@ class CTFANetwork:
             self.layers.append(group)
         self.output = self.layers[-1]
         self.output.run_regularly(eq.target_blend(buffered), when="start", name="target_blend")
-        for group in self.layers[:-1]:
-            group.run_regularly("learn = stim_learn(t)", when="start",
-                                name=f"{group.name}_gate")
         # --- synapses ------------------------------------------------------------------
         ws, vs = initial_weights(self.sizes, model.rule, seed, model.v_init)
         self.forward, self.feedback = [], []
@@ -198,10 +198,14 @@ class CTFANetwork:
             self.feedback.append(syn)
         objects = [self.input, *self.layers, *self.forward, *self.feedback]
         if model.loss == "cross_entropy":
-            self.softmax = Synapses(self.output, self.output, eq.SOFTMAX_SUM, name="softmax",
-                                    namespace={}, dt=schedule.dt)
-            _all_to_all(self.softmax, self.output.N, self.output.N)
-            objects.append(self.softmax)
+            self.normaliser = NeuronGroup(1, eq.NORMALISER, name="normaliser", namespace={},
+                                          dt=schedule.dt, order=_NEURON_ORDER)
+            self.softmax = Synapses(self.output, self.normaliser, eq.SOFTMAX_SUM,
+                                    name="softmax", namespace={}, dt=schedule.dt)
+            self.softmax.connect()
+            self.output.expsum = linked_var(self.normaliser, "total", index=np.zeros(
+                self.output.N, dtype=int))
+            objects += [self.normaliser, self.softmax]
         self.output.delay = schedule.delay
         # --- monitors ------------------------------------------------------------------
         self.readout = StateMonitor(self.output, "z", record=True, dt=period, when="start",
@@ -222,6 +226,13 @@ class CTFANetwork:
         self.guarded = [(g, ("z", "eps", "b")) for g in self.layers]
         self.guarded += [(s, ("w",)) for s in self.forward]
         self.guarded += [(s, ("v",)) for s in self.feedback if self.rule.plastic]
+        # code that only matters while learning: switched off in frozen evaluation blocks
+        self.plastic_code = [s.state_updater for s in self.forward]
+        if self.rule.plastic:
+            self.plastic_code += [s.state_updater for s in self.feedback]
+        for s in self.feedback + self.forward:
+            self.plastic_code += [u for name, u in s.summed_updaters.items()
+                                  if name.startswith("m_")]
         if guard == "standalone":
             self._add_standalone_guard(period)
         self.network = Network(objects, name="ctfa_network")
@@ -229,6 +240,32 @@ class CTFANetwork:
             from ctfa_brian.guard import runtime_guard
 
             self.network.add(runtime_guard(self.network, self.guarded, period))
+
+    def run(self, report=None):
+        """Simulate the whole presentation, block by block.
+
+        In a training block the gate g is 1 in every layer; in an evaluation block it is 0
+        and the plasticity code (W, V updates, modulatory sums) is switched off — it would
+        change nothing there — which saves about a third of the evaluation cost. On
+        cpp_standalone each block is one compiled ``run``; the block layout is fixed per build.
+        """
+        period = self.schedule.period
+        for kind, n_periods in self.blocks:
+            learn = kind == "train"
+            for group in self.layers:
+                group.learn = 1.0 if learn else 0.0
+            for obj in self.plastic_code:
+                obj.active = learn
+            self.network.run(n_periods * period, namespace={}, report=report,
+                             report_period=10 * second)
+            if self._stopped_early():
+                break
+
+    def _stopped_early(self):
+        """Runtime devices: whether the blow-up guard stopped the last run."""
+        if get_device().__class__.__name__ != "RuntimeDevice":
+            return False  # standalone: the compiled guard stops every later block at once
+        return find_nonfinite(self.guarded) is not None
 
     @staticmethod
     def _lookup(groups, name, allowed):
@@ -273,7 +310,6 @@ class CTFANetwork:
                 )
             values[self.stim_x] = presentation.x
             values[self.stim_y] = presentation.y
-            values[self.stim_learn] = presentation.learn
         if seed is not None:
             ws, vs = initial_weights(self.sizes, self.model.rule, seed, self.model.v_init)
             for syn in self.forward:
@@ -302,6 +338,24 @@ class CTFANetwork:
     def readout_values(self):
         """Output rates at the end of each period, shape (n_periods, n_classes)."""
         return np.asarray(self.readout.z).T[1:self.n_periods + 1]
+
+
+def _merge_blocks(blocks):
+    """``[(kind, n_periods), ...]``: consecutive blocks of one kind merged, plus the blank
+    trailing period (evaluation) at the end."""
+    merged = []
+    for block in blocks:
+        kind = "train" if block.kind == "train" else "eval"
+        n = len(block.indices)
+        if merged and merged[-1][0] == kind:
+            merged[-1] = (kind, merged[-1][1] + n)
+        else:
+            merged.append((kind, n))
+    if merged and merged[-1][0] == "eval":
+        merged[-1] = ("eval", merged[-1][1] + 1)
+    else:
+        merged.append(("eval", 1))
+    return merged
 
 
 def _idx(idx, n):

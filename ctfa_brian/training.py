@@ -170,8 +170,7 @@ class Trainer:
                                 guard="standalone" if self.standalone else "runtime")
         self._presentation_cache = (self.training.seed, presentation)
         if self.standalone:
-            self._net.network.run(self._net.duration, namespace={}, report=self.report,
-                                  report_period=10 * second)
+            self._net.run(report=self.report)
             os.makedirs(directory, exist_ok=True)
             with FileLock(os.path.join(directory, "ctfa_build.lock")):
                 get_device().build(run=False, directory=directory)
@@ -251,8 +250,7 @@ class Trainer:
                                 recording=self.recording, guard="runtime")
         build = time.perf_counter() - start
         start = time.perf_counter()
-        self._net.network.run(self._net.duration, namespace={}, report=self.report,
-                              report_period=10 * second)
+        self._net.run(report=self.report)
         run_time = time.perf_counter() - start
         self.build_time = build
         return self._collect(presentation, seed, overrides, run_time)
@@ -273,10 +271,12 @@ class Trainer:
             overrides={"seed": seed, **{k: str(v) for k, v in overrides.items()}},
         )
         bad = find_nonfinite(net.guarded)
-        t_stop = float(net.output.clock.t[:])  # on standalone: read back from the binary
-        stopped_early = t_stop < float(net.duration) - 1e-9
-        if bad is not None or stopped_early or n_valid < net.n_periods:
+        if bad is not None or n_valid < net.n_periods:
             group, var = bad or ("output", "z")
+            # the end of the first period whose output was no longer finite (or the time the
+            # guard stopped the run, if the output never was)
+            t_stop = min((n_valid + 1) * float(net.schedule.period),
+                         float(net.output.clock.t[:]))
             raise BlowUpError(
                 f"the simulation blew up: {group}.{var} became NaN or infinite; stopped at "
                 f"t = {t_stop:.3f} s of {float(net.duration):.3f} s (period "
