@@ -241,7 +241,7 @@ class CTFANetwork:
 
             self.network.add(runtime_guard(self.network, self.guarded, period))
 
-    def run(self, report=None):
+    def run(self, report=None, profile=False):
         """Simulate the whole presentation, block by block.
 
         In a training block the gate g is 1 in every layer; in an evaluation block it is 0
@@ -257,7 +257,7 @@ class CTFANetwork:
             for obj in self.plastic_code:
                 obj.active = learn
             self.network.run(n_periods * period, namespace={}, report=report,
-                             report_period=10 * second)
+                             report_period=10 * second, profile=profile)
             if self._stopped_early():
                 break
 

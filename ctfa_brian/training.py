@@ -121,10 +121,12 @@ class Trainer:
     report : str, optional
         Brian2 progress report during the run (``"text"`` or ``"stdout"``); on standalone
         devices it is compiled in and the binary's output is shown.
+    threads : int
+        OpenMP threads for cpp_standalone (0, the default: one thread, no OpenMP).
     """
 
     def __init__(self, dataset, model=None, schedule=None, training=None, device="runtime",
-                 directory=None, recording=None, report=None):
+                 directory=None, recording=None, report=None, threads=0):
         self.dataset = dataset
         self.model = model or ModelParameters()
         self.schedule = schedule or Schedule()
@@ -133,6 +135,7 @@ class Trainer:
         self.device_name = device
         self.recording = recording or Recording()
         self.report = report
+        self.threads = int(threads)
         self.sizes = (dataset.n_features, *self.model.hidden, dataset.n_classes)
         self.standalone = devices.is_standalone(device)
         self.directory = directory
@@ -152,7 +155,7 @@ class Trainer:
         m, s = self.model, self.schedule
         return repr((self.sizes, m.rule, m.activation, m.loss, m.kp_form, m.noise > 0,
                      str(s.period), str(s.buffer_time), str(s.dt), presentation.n_periods,
-                     self.recording, self.device_name))
+                     self.recording, self.device_name, self.threads))
 
     def build(self):
         """Create the Brian2 objects and, on a standalone device, compile the project."""
@@ -162,7 +165,7 @@ class Trainer:
         directory = self.directory
         if self.standalone and directory is None:
             directory = devices.default_project_dir(self._structure_key(presentation))
-        devices.select(self.device_name, directory=directory)
+        devices.select(self.device_name, directory=directory, threads=self.threads)
         brian_seed(self.training.seed)
         start = time.perf_counter()
         self._net = CTFANetwork(self.sizes, self.model, self.schedule, presentation,
