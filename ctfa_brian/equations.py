@@ -67,7 +67,7 @@ a_in = a + b : 1
 sigma_in = {sigma} : 1
 dsigma_in = {dsigma} : 1
 db/dt = -learn*(b/tau_dec_w + eps/tau_pot_w) : 1
-learn : 1 (shared)  # the plasticity gate g, set per block of periods
+learn : 1 (shared)  # the plasticity gate g, written every step from stim_learn
 """
 
 _NOISE_TERM = "+ noise*xi/sqrt(tau_prop)"
@@ -129,7 +129,7 @@ def target_blend(buffer):
         " + (stim_y(t - delay - period, i) - stim_y(t - delay, i)) * 0.5*(1 + cos(pi*clip("
         "(t - delay - period*floor((t - delay)/period + 0.5*dt/period))/buffer_time, 0, 1)))"
     )
-    return "y = stim_y(t - delay, i)" + (fade if buffer else "")
+    return "learn = stim_learn(t)\ny = stim_y(t - delay, i)" + (fade if buffer else "")
 
 
 #: Softmax normaliser: a one-unit group that sums exp(z) over the outputs (the output layer

@@ -22,14 +22,13 @@ from brian2 import (
     StateMonitor,
     Synapses,
     TimedArray,
-    get_device,
     linked_var,
     ms,
     second,
 )
 
 from ctfa_brian import equations as eq
-from ctfa_brian.guard import find_nonfinite, nonfinite
+from ctfa_brian.guard import nonfinite
 from ctfa_brian.rules import get_rule
 
 __all__ = ["CTFANetwork", "Recording", "initial_weights"]
@@ -140,9 +139,9 @@ class CTFANetwork:
         # --- stimulus ------------------------------------------------------------------
         self.stim_x = TimedArray(presentation.x, dt=period, name="stim_x")
         self.stim_y = TimedArray(presentation.y, dt=period, name="stim_y")
-        self.blocks = _merge_blocks(presentation.blocks)
-        stim_ns = {"stim_x": self.stim_x, "stim_y": self.stim_y, "period": period,
-                   "buffer_time": schedule.buffer_time}
+        self.stim_learn = TimedArray(presentation.learn, dt=period, name="stim_learn")
+        stim_ns = {"stim_x": self.stim_x, "stim_y": self.stim_y, "stim_learn": self.stim_learn,
+                   "period": period, "buffer_time": schedule.buffer_time}
         buffered = float(schedule.buffer_time) > 0
         self.input = NeuronGroup(self.sizes[0], eq.INPUT_NEURON, name="input", namespace=stim_ns,
                                  dt=schedule.dt)
@@ -158,7 +157,7 @@ class CTFANetwork:
                 name, ns = "output", stim_ns
             else:
                 eqs = eq.hidden_layer(model.activation, noise=noisy)
-                name, ns = f"layer{l}", {}
+                name, ns = f"layer{l}", {"stim_learn": self.stim_learn}
             group = NeuronGroup(self.sizes[l], eqs, method="euler", name=name, namespace=ns,
                                 order=_NEURON_ORDER, dt=schedule.dt)
             group.tau_prop = model.tau_prop
@@ -170,6 +169,9 @@ class CTFANetwork:
             self.layers.append(group)
         self.output = self.layers[-1]
         self.output.run_regularly(eq.target_blend(buffered), when="start", name="target_blend")
+        for group in self.layers[:-1]:
+            group.run_regularly("learn = stim_learn(t)", when="start",
+                                name=f"{group.name}_gate")
         # --- synapses ------------------------------------------------------------------
         ws, vs = initial_weights(self.sizes, model.rule, seed, model.v_init)
         self.forward, self.feedback = [], []
@@ -226,13 +228,6 @@ class CTFANetwork:
         self.guarded = [(g, ("z", "eps", "b")) for g in self.layers]
         self.guarded += [(s, ("w",)) for s in self.forward]
         self.guarded += [(s, ("v",)) for s in self.feedback if self.rule.plastic]
-        # code that only matters while learning: switched off in frozen evaluation blocks
-        self.plastic_code = [s.state_updater for s in self.forward]
-        if self.rule.plastic:
-            self.plastic_code += [s.state_updater for s in self.feedback]
-        for s in self.feedback + self.forward:
-            self.plastic_code += [u for name, u in s.summed_updaters.items()
-                                  if name.startswith("m_")]
         if guard == "standalone":
             self._add_standalone_guard(period)
         self.network = Network(objects, name="ctfa_network")
@@ -242,30 +237,14 @@ class CTFANetwork:
             self.network.add(runtime_guard(self.network, self.guarded, period))
 
     def run(self, report=None, profile=False):
-        """Simulate the whole presentation, block by block.
+        """Simulate the whole presentation in one run (one compiled run on standalone).
 
-        In a training block the gate g is 1 in every layer; in an evaluation block it is 0
-        and the plasticity code (W, V updates, modulatory sums) is switched off — it would
-        change nothing there — which saves about a third of the evaluation cost. On
-        cpp_standalone each block is one compiled ``run``; the block layout is fixed per build.
+        The gate g comes from the ``stim_learn`` TimedArray. (Switching the plasticity code off
+        during evaluation blocks would need one ``run`` per block, and Brian2's standalone mode
+        generates and compiles every code object again for every run.)
         """
-        period = self.schedule.period
-        for kind, n_periods in self.blocks:
-            learn = kind == "train"
-            for group in self.layers:
-                group.learn = 1.0 if learn else 0.0
-            for obj in self.plastic_code:
-                obj.active = learn
-            self.network.run(n_periods * period, namespace={}, report=report,
-                             report_period=10 * second, profile=profile)
-            if self._stopped_early():
-                break
-
-    def _stopped_early(self):
-        """Runtime devices: whether the blow-up guard stopped the last run."""
-        if get_device().__class__.__name__ != "RuntimeDevice":
-            return False  # standalone: the compiled guard stops every later block at once
-        return find_nonfinite(self.guarded) is not None
+        self.network.run(self.duration, namespace={}, report=report,
+                         report_period=10 * second, profile=profile)
 
     @staticmethod
     def _lookup(groups, name, allowed):
@@ -310,6 +289,7 @@ class CTFANetwork:
                 )
             values[self.stim_x] = presentation.x
             values[self.stim_y] = presentation.y
+            values[self.stim_learn] = presentation.learn
         if seed is not None:
             ws, vs = initial_weights(self.sizes, self.model.rule, seed, self.model.v_init)
             for syn in self.forward:
@@ -338,24 +318,6 @@ class CTFANetwork:
     def readout_values(self):
         """Output rates at the end of each period, shape (n_periods, n_classes)."""
         return np.asarray(self.readout.z).T[1:self.n_periods + 1]
-
-
-def _merge_blocks(blocks):
-    """``[(kind, n_periods), ...]``: consecutive blocks of one kind merged, plus the blank
-    trailing period (evaluation) at the end."""
-    merged = []
-    for block in blocks:
-        kind = "train" if block.kind == "train" else "eval"
-        n = len(block.indices)
-        if merged and merged[-1][0] == kind:
-            merged[-1] = (kind, merged[-1][1] + n)
-        else:
-            merged.append((kind, n))
-    if merged and merged[-1][0] == "eval":
-        merged[-1] = ("eval", merged[-1][1] + 1)
-    else:
-        merged.append(("eval", 1))
-    return merged
 
 
 def _idx(idx, n):
