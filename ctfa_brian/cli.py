@@ -36,6 +36,7 @@ _TIME_OPTIONS = {
     "--tau-pot": ("model", "tau_pot_w"),
     "--tau-pot-v": ("model", "tau_pot_v"),
     "--tau-dec": ("model", "tau_dec_w"),
+    "--tau-elig": ("model", "tau_elig"),
 }
 
 _NEGATIVE_VALUE = re.compile(r"^-\.?\d")
@@ -80,6 +81,7 @@ def build_parser():
     from ctfa_brian.device import DEVICES
     from ctfa_brian.parameters import (
         ACTIVATIONS,
+        ELIGIBILITY_GATES,
         KP_FORMS,
         LOSSES,
         ModelParameters,
@@ -122,6 +124,10 @@ def build_parser():
                      help="loss (default: %(default)s)")
     net.add_argument("--kp-form", choices=KP_FORMS, default=model.kp_form,
                      help="Kolen-Pollack feedback update (default: %(default)s)")
+    net.add_argument("--eligibility", choices=ELIGIBILITY_GATES, default=model.eligibility,
+                     help="what writes the eligibility trace (with --tau-elig): the "
+                          "presynaptic rate, or rate × postsynaptic change (default: "
+                          "%(default)s)")
     net.add_argument("--noise", type=float, default=model.noise, metavar="X",
                      help="integration noise amplitude, dimensionless (default: %(default)s)")
 
@@ -135,6 +141,10 @@ def build_parser():
                             f"i.e. {_show(model.tau_pot_v)})")
     times.add_argument("--tau-dec", type=_time, metavar="TIME",
                        help=f"passive decay of W and V (default: {_show(model.tau_dec_w)})")
+    times.add_argument("--tau-elig", type=_time, metavar="TIME",
+                       help="eligibility gate of the forward synapses: presynaptic activity "
+                            "writes a trace with this time constant, the error consolidates it "
+                            "(default: no gate)")
     times.add_argument("--sample-time", type=_time, metavar="TIME",
                        help="how long each sample is held "
                             f"(default: {_show(schedule.sample_time)})")
@@ -221,7 +231,8 @@ def _prepare(args):
     if args.hidden is not None:
         model_kw["hidden"] = tuple(args.hidden)
     model = ModelParameters(rule=args.rule, activation=args.activation, loss=args.loss,
-                            kp_form=args.kp_form, noise=args.noise, **model_kw)
+                            kp_form=args.kp_form, noise=args.noise,
+                            eligibility=args.eligibility, **model_kw)
     schedule = Schedule(**schedule_kw)
     schedule.check_against(model)
     training = Training(epochs=args.epochs, evals_per_epoch=args.evals_per_epoch,

@@ -28,12 +28,15 @@ __all__ = [
     "ACTIVATION_EXPRESSIONS",
     "FEEDBACK_FIXED",
     "FEEDBACK_PLASTIC",
+    "ELIGIBILITY_DRIVES",
     "FORWARD_SYNAPSE",
+    "GATED_FORWARD_SYNAPSE",
     "INPUT_BLEND",
     "INPUT_NEURON",
     "NORMALISER",
     "SOFTMAX_SUM",
     "TIED_FEEDBACK",
+    "eligibility_update",
     "hidden_layer",
     "output_layer",
     "target_blend",
@@ -78,6 +81,7 @@ tau_pot_w : second (shared, constant)
 tau_dec_w : second (shared, constant)
 tau_pot_v : second (shared, constant)
 tau_dec_v : second (shared, constant)
+tau_elig : second (shared, constant)
 noise : 1 (shared, constant)
 """
 
@@ -143,6 +147,29 @@ FORWARD_SYNAPSE = Equations("""
 dw/dt = -learn_post*(w/tau_dec_w_post + z_pre*eps_post/tau_pot_w_post) : 1 (clock-driven)
 a_post = w*z_pre : 1 (summed)
 """)
+
+#: Eligibility-gated forward synapse: the presynaptic rate writes a per-synapse trace E, and
+#: the modulatory drive of the postsynaptic neuron consolidates E into W (not z_pre itself).
+#: E is advanced by `eligibility_update` (exact for a rate held over one step).
+GATED_FORWARD_SYNAPSE = Equations("""
+dw/dt = -learn_post*(w/tau_dec_w_post + E*eps_post/tau_pot_w_post) : 1 (clock-driven)
+a_post = w*z_pre : 1 (summed)
+E : 1
+""")
+
+#: What writes the trace: the presynaptic rate, or (``hebbian``) the presynaptic rate times
+#: the postsynaptic rate of change, τ_prop dz_post/dt = σ(a_post) − z_post.
+ELIGIBILITY_DRIVES = {
+    "pre": "z_pre",
+    "hebbian": "z_pre*(sigma_in_post - z_post)",
+}
+
+
+def eligibility_update(gate):
+    """Per-step code for τ_elig dE/dt = −E + drive: E relaxes toward the drive exactly."""
+    drive = ELIGIBILITY_DRIVES[gate]
+    return f"E = {drive} + (E - {drive})*exp(-dt/tau_elig_post)"
+
 
 #: SGD: the forward synapses of layer l+1 also carry ε_{l+1} back to layer l (V ≡ W^T).
 TIED_FEEDBACK = "m_pre = w*eps_post : 1 (summed)"

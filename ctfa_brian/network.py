@@ -37,6 +37,7 @@ __all__ = ["CTFANetwork", "Recording", "initial_weights"]
 # synapses at 0.5, neurons at 1 — so every derivative is taken from the state at t.
 _NEURON_ORDER = 1
 _SYNAPSE_ORDER = 0.5
+_TRACE_ORDER = 0.75
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class CTFANetwork:
             group.tau_dec_w = model.tau_dec_w
             group.tau_pot_v = model.tau_pot_v
             group.tau_dec_v = model.tau_dec_v
+            group.tau_elig = model.tau_elig if model.tau_elig is not None else 1 * ms
             group.noise = model.noise
             self.layers.append(group)
         self.output = self.layers[-1]
@@ -176,14 +178,18 @@ class CTFANetwork:
         ws, vs = initial_weights(self.sizes, model.rule, seed, model.v_init)
         self.forward, self.feedback = [], []
         pre = self.input
+        gated = model.tau_elig is not None
         for l, post in enumerate(self.layers, start=1):
-            eqs = eq.FORWARD_SYNAPSE
+            eqs = eq.GATED_FORWARD_SYNAPSE if gated else eq.FORWARD_SYNAPSE
             if self.rule.tied and l > 1:
                 eqs = eqs + eq.Equations(eq.TIED_FEEDBACK)
             syn = Synapses(pre, post, eqs, method="euler", name=f"W{l}", namespace={},
                            order=_SYNAPSE_ORDER, dt=schedule.dt)
             _all_to_all(syn, self.sizes[l - 1], self.sizes[l])
             syn.w = ws[f"W{l}"].ravel()
+            if gated:  # after W's update (0.5), before the neurons (1): E(t+dt) from z(t)
+                syn.run_regularly(eq.eligibility_update(model.eligibility), when="groups",
+                                  order=_TRACE_ORDER, name=f"W{l}_eligibility")
             self.forward.append(syn)
             pre = post
         for name, v0 in vs.items():
@@ -262,7 +268,8 @@ class CTFANetwork:
     # ------------------------------------------------------------------------------------
     def time_constant_views(self):
         """``{parameter name: [VariableView, ...]}`` for the swept time constants and delay."""
-        names = ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "noise")
+        names = ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "tau_elig",
+                 "noise")
         views = {n: [getattr(g, n) for g in self.layers] for n in names}
         views["delay"] = [self.output.delay]
         return views

@@ -14,6 +14,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, have_same_dime
 
 __all__ = [
     "ACTIVATIONS",
+    "ELIGIBILITY_GATES",
     "KP_FORMS",
     "LOSSES",
     "ModelParameters",
@@ -27,6 +28,7 @@ __all__ = [
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 LOSSES = ("cross_entropy", "squared")
 KP_FORMS = ("transpose", "literal")
+ELIGIBILITY_GATES = ("pre", "hebbian")
 
 #: Below this ratio a "much smaller than" ordering is reported as a warning-worthy regime.
 _MIN_DT_RATIO = 5
@@ -86,6 +88,15 @@ class ModelParameters:
     v_init : float or None
         Initial value of plastic feedback weights (paper: constant 0.1). ``None`` uses 0.1 for
         plastic rules; fixed rules (``fa``, ``dfa``) always draw random V.
+    tau_elig : Quantity or None
+        Eligibility gate of the forward synapses (``None``: no gate, the paper's eq. 1). With a
+        gate, presynaptic activity writes a per-synapse trace τ_elig dE/dt = −E + z_pre and the
+        modulatory drive consolidates it, dW/dt = −W/τ_dec − E ε_post/τ_pot: an error that
+        arrives before the input finds no trace, one that arrives after it still counts. As
+        τ_elig → 0 it reduces to the ungated rule.
+    eligibility : str
+        What writes the trace: ``pre`` (presynaptic rate, default) or ``hebbian`` (presynaptic
+        rate × postsynaptic rate of change, τ_prop dz_post/dt).
     """
 
     hidden: tuple = (49,)
@@ -100,6 +111,8 @@ class ModelParameters:
     noise: float = 0.0
     kp_form: str = "transpose"
     v_init: float = None
+    tau_elig: Quantity = None
+    eligibility: str = "pre"
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -113,6 +126,9 @@ class ModelParameters:
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("loss", self.loss, LOSSES)
         _choice("kp_form", self.kp_form, KP_FORMS)
+        _choice("eligibility", self.eligibility, ELIGIBILITY_GATES)
+        if self.tau_elig is not None:
+            check_time("tau_elig", self.tau_elig)
         for h in self.hidden:
             if h < 1:
                 raise ValueError(f"hidden layer widths must be ≥ 1, got hidden={self.hidden}")

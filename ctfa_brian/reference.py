@@ -68,6 +68,9 @@ def simulate(sizes, model, schedule, presentation, seed=0, weights=None):
     L = len(sizes) - 1
     W = [ws[f"W{l}"].copy() for l in range(1, L + 1)]
     V = [vs[f"V{l}"].copy() for l in range(1, L)] if not rule.tied else []
+    gated = model.tau_elig is not None
+    trace_decay = np.exp(-dt / float(model.tau_elig)) if gated else 0.0
+    E = [np.zeros_like(w) for w in W]
     z = [np.zeros(d) for d in sizes[1:]]
     eps = [np.zeros(d) for d in sizes[1:]]
     b = [np.zeros(d) for d in sizes[1:]]
@@ -101,12 +104,22 @@ def simulate(sizes, model, schedule, presentation, seed=0, weights=None):
         # synapses
         if g:
             for l in range(L):
-                W[l] -= dt * (W[l] / dec_w + np.outer(pre[l], eps[l]) / pot_w)
+                drive = E[l] if gated else pre[l][:, None]
+                W[l] -= dt * (W[l] / dec_w + drive * eps[l][None, :] / pot_w)
             if rule.plastic:
                 for l in range(L - 1):
                     src = eps[l + 1] if rule.routing == "layerwise" else eps[-1]
                     r = z[l] if model.kp_form == "transpose" else a[l]
                     V[l] -= dt * (V[l] / dec_v + np.outer(r, src) / pot_v)
+        # eligibility traces relax toward their drive (exactly over one step)
+        if gated:
+            for l in range(L):
+                if model.eligibility == "hebbian":
+                    post = (sig(a[l]) if l < L - 1 else a[l]) - z[l]
+                    target = np.outer(pre[l], post)
+                else:
+                    target = pre[l][:, None]
+                E[l] = target + (E[l] - target) * trace_decay
         # neurons
         for l in range(L):
             act = sig(a[l]) if l < L - 1 else a[l]

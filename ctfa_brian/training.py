@@ -154,6 +154,7 @@ class Trainer:
     def _structure_key(self, presentation):
         m, s = self.model, self.schedule
         return repr((self.sizes, m.rule, m.activation, m.loss, m.kp_form, m.noise > 0,
+                     m.tau_elig is not None, m.eligibility,
                      str(s.period), str(s.buffer_time), str(s.dt), presentation.n_periods,
                      self.recording, self.device_name, self.threads))
 
@@ -192,7 +193,8 @@ class Trainer:
             Seeds initial weights and sample order (default: ``training.seed``).
         **overrides
             Changes that need no rebuild: ``delay``, ``tau_pot_w``, ``tau_pot_v``,
-            ``tau_dec_w``, ``tau_dec_v``, ``tau_prop``, ``noise`` (Quantities with units).
+            ``tau_dec_w``, ``tau_dec_v``, ``tau_prop``, ``noise`` and, in a gated network,
+            ``tau_elig`` (Quantities with units).
 
         Raises
         ------
@@ -214,6 +216,8 @@ class Trainer:
         model, schedule = self.model, self.schedule
         current = {name: getattr(model, name) for name in
                    ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "noise")}
+        if model.tau_elig is not None:
+            current["tau_elig"] = model.tau_elig
         current["delay"] = schedule.delay
         current.update(overrides)
         values = self._net.run_values(presentation=presentation, seed=seed, **current)
@@ -229,7 +233,7 @@ class Trainer:
 
     def _check_overrides(self, overrides):
         allowed = ("delay", "tau_pot_w", "tau_pot_v", "tau_dec_w", "tau_dec_v", "tau_prop",
-                   "noise")
+                   "tau_elig", "noise")
         for key in overrides:
             if key not in allowed:
                 raise ValueError(f"cannot override {key!r} per run; choose one of: "
@@ -238,6 +242,10 @@ class Trainer:
         model = self.model.replace(**model_changes)  # validates ordering and units
         schedule = self.schedule.replace(delay=overrides.get("delay", self.schedule.delay))
         schedule.check_against(model)
+        if (model.tau_elig is None) != (self.model.tau_elig is None):
+            raise ValueError("tau_elig can be changed between runs only in a network built with "
+                             "an eligibility gate; adding or removing the gate changes the "
+                             "equations (build anew)")
         if (model.noise > 0) != (self.model.noise > 0):
             raise ValueError("noise can be changed between runs only between positive values; "
                              "switching it on or off changes the equations (build anew)")
