@@ -10,15 +10,9 @@ layer l. Backprop corresponds to V_l = W_{l+1}.
 
 import numpy as np
 
+from ctfa_brian.activations import ACTIVATIONS
+
 __all__ = ["angle", "backprop_deltas", "feedback_angles", "forward_pass", "update_angles"]
-
-_ACT = {
-    "relu": (lambda x: np.maximum(x, 0.0), lambda x: (x > 0).astype(float)),
-    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2),
-    "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
-    "linear": (lambda x: x, np.ones_like),
-}
-
 
 def angle(a, b):
     """Angle in degrees between two arrays taken as flat vectors (90° if either is zero)."""
@@ -52,7 +46,7 @@ def forward_pass(weights, x, activation="relu", layer_names=None):
 
     Returns ``(pre_activations, rates)`` as lists over layers 1..L; ``rates[-1]`` is the output.
     """
-    sig = _ACT[activation][0]
+    sig = ACTIVATIONS[activation][0]
     n = _n_layers(weights)
     names = layer_names or [f"layer{l}" for l in range(1, n)] + ["output"]
     z, pre, rates = np.atleast_2d(x), [], []
@@ -78,7 +72,7 @@ def backprop_deltas(weights, x, y_onehot, activation="relu", loss="cross_entropy
     With ``feedback=None`` δ_l = σ'(a_l) ⊙ (W_{l+1} δ_{l+1}) (backprop). With ``feedback`` a dict
     of V matrices, δ_l = σ'(a_l) ⊙ (V_l δ_{l+1}) (layerwise) or σ'(a_l) ⊙ (V_l δ_L) (direct).
     """
-    dsig = _ACT[activation][1]
+    dsig = ACTIVATIONS[activation][1]
     pre, rates = forward_pass(weights, x, activation)
     n = len(pre)
     deltas = [None] * n

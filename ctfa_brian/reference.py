@@ -8,23 +8,11 @@ rounding error (see ``tests/test_reference.py``).
 
 import numpy as np
 
+from ctfa_brian.activations import ACTIVATIONS
 from ctfa_brian.network import initial_weights
 from ctfa_brian.rules import get_rule
 
-__all__ = ["ACTIVATIONS", "simulate"]
-
-
-def _relu(x):
-    return np.maximum(x, 0.0)
-
-
-#: σ and σ' as NumPy functions (mirrors `ctfa_brian.equations.ACTIVATION_EXPRESSIONS`).
-ACTIVATIONS = {
-    "relu": (_relu, lambda x: (x > 0).astype(float)),
-    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2),
-    "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
-    "linear": (lambda x: x, np.ones_like),
-}
+__all__ = ["simulate"]
 
 
 def _blend(rows, n, spp, buffer_steps):
