@@ -172,6 +172,22 @@ def build_parser():
     run.add_argument("--out", required=True, metavar="DIR", help="output directory")
     run.add_argument("--quiet", action="store_true", help="no progress report")
     train.set_defaults(func=_train)
+
+    protocol = commands.add_parser(
+        "run", help="run a protocol file (protocols/NAME.toml)",
+        description="Run the protocol described by a TOML file (protocol = \"NAME\" and a "
+                    "[parameters] table; see docs/protocols/README.md) and write results.json, "
+                    "manifest.json, table.csv, figures and traces to --out. Everything is "
+                    "checked before anything is written.",
+    )
+    protocol.add_argument("file", metavar="FILE", help="protocol file, e.g. "
+                                                       "protocols/overlap.toml")
+    protocol.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    protocol.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                          dest="overrides",
+                          help="override a parameter of the file, e.g. --set tau_elig=1s or "
+                               "--set n_delays=13 (repeatable; times need a unit)")
+    protocol.set_defaults(func=_run_protocol)
     return parser
 
 
@@ -325,6 +341,27 @@ def _train(args, argv):
           f"{trainer.training.epochs} epoch(s); build {timings.get('build', 0):.1f} s, "
           f"run {timings.get('run', 0):.1f} s)")
     for name, path in paths.items():
+        print(f"  {name + ':':<11} {path}")
+    return EXIT_OK
+
+
+def _run_protocol(args, argv):
+    from ctfa_brian.protocols import load_protocol_file, run_protocol
+
+    try:
+        config = load_protocol_file(args.file, args.overrides)
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {str(out)!r} exists and is not a directory")
+    except (ValueError, DimensionMismatchError) as err:
+        return _fail(err)
+    results = run_protocol(config, out, argv=["ctfa", *argv])
+    checks = results.get("checks", {})
+    failed = [name for name, ok in checks.items() if not ok]
+    print(f"protocol {config.name}: " + (f"{len(checks)} checks passed" if not failed
+                                          else f"failed checks: {', '.join(failed)}")
+          + f" ({results['timings_s']['total']:.1f} s)")
+    for name, path in results["files"].items():
         print(f"  {name + ':':<11} {path}")
     return EXIT_OK
 
