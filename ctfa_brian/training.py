@@ -226,10 +226,23 @@ class Trainer:
         get_device().run(directory=self.directory, results_directory=results,
                          with_output=bool(self.report), run_args=values)
         run_time = time.perf_counter() - start
+        self._forget_monitor_sizes()
         try:
             return self._collect(presentation, seed, overrides, run_time)
         finally:
             shutil.rmtree(os.path.join(self.directory, results), ignore_errors=True)
+
+    def _forget_monitor_sizes(self):
+        """Let Brian read every monitor's length from this run's files.
+
+        Brian's standalone device remembers the shape of a 2-D monitor array from the first
+        read; a run that was stopped early (blow-up) records fewer samples than the next one.
+        """
+        for mon in [self._net.readout, *self._net.monitors.values()]:
+            for var in mon.variables.values():
+                size = getattr(var, "size", None)
+                if isinstance(size, tuple) and len(size) == 2:
+                    var.size = (0, size[1])
 
     def _check_overrides(self, overrides):
         allowed = ("delay", "tau_pot_w", "tau_pot_v", "tau_dec_w", "tau_dec_v", "tau_prop",

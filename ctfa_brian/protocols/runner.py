@@ -9,7 +9,10 @@ A *protocol* is a module in `ctfa_brian.protocols` with
 - optionally ``check(params) -> dict`` : cross-parameter checks and dependent defaults, called
   after every single value has been validated.
 
-Every protocol also takes the `COMMON_PARAMETERS` ``seed`` and ``device``.
+Every protocol also takes the `COMMON_PARAMETERS` ``seed`` and ``device``; a protocol that can
+run on other devices (e.g. cpp_standalone, compiled once per sweep) declares its own ``DEVICE``
+`Parameter`, which replaces the common one. Runtime targets are selected by the runner; a
+standalone device is selected by the protocol's own `ctfa_brian.training.Trainer`.
 
 A protocol file looks like this (times are strings with a unit):
 
@@ -197,7 +200,10 @@ def _spec(module):
     if clash:
         raise ValueError(f"protocol {module.NAME!r} redefines common parameter(s) "
                          f"{', '.join(sorted(clash))}")
-    return {**module.PARAMETERS, **COMMON_PARAMETERS}
+    common = dict(COMMON_PARAMETERS)
+    if hasattr(module, "DEVICE"):
+        common["device"] = module.DEVICE
+    return {**module.PARAMETERS, **common}
 
 
 # ----------------------------------------------------------------------------------------
@@ -528,7 +534,8 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
     module = get_protocol(config.name)
     manifest = protocol_manifest(config, argv)
     previous_target = prefs.codegen.target
-    select(config.parameters["device"])
+    if config.parameters["device"] in ("numpy", "cython", "runtime"):
+        select(config.parameters["device"])
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:

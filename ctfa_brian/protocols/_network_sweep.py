@@ -1,0 +1,162 @@
+"""Shared machinery of the network-level sweeps: one build per dataset, many runs.
+
+A sweep trains the same network on a learning task for every value of one time constant (and
+every seed). Everything it changes is a ``(shared, constant)`` variable passed through
+``run_args``, so on cpp_standalone the project is compiled once per dataset for the whole sweep.
+"""
+
+import csv
+
+import numpy as np
+from brian2 import ms, second
+
+from ctfa_brian.datasets import load_dataset
+from ctfa_brian.guard import BlowUpError
+from ctfa_brian.network import Recording
+from ctfa_brian.parameters import Schedule, Training, format_time
+from ctfa_brian.protocols.runner import Parameter
+from ctfa_brian.training import Trainer
+
+__all__ = ["NETWORK_PARAMETERS", "SWEEP_DEVICE", "plot_sweep", "summarise", "sweep",
+           "write_traces", "write_table"]
+
+#: Parameters every network sweep takes.
+NETWORK_PARAMETERS = {
+    "datasets": Parameter("str", "digits,circles", "comma-separated datasets to sweep on"),
+    "hidden": Parameter("int", 49, "width of the one hidden layer (24 is used for circles "
+                        "if hidden_circles is not given)", ge=1),
+    "hidden_circles": Parameter("int", 24, "width of the hidden layer on circles", ge=1),
+    "rule": Parameter("str", "kp", "learning rule",
+                      choices=("sgd", "fa", "kp", "dfa", "direct-kp")),
+    "sample_time": Parameter("time", 200 * ms, "T, how long each sample is held", gt=0 * ms),
+    "tau_prop": Parameter("time", 10 * ms, "neuronal time constant", gt=0 * ms),
+    "tau_pot": Parameter("time", 10 * second, "potentiation time constant of W and V "
+                         "(when it is not what is swept)", gt=0 * ms),
+    "epochs": Parameter("int", 3, "training epochs per run", ge=1),
+    "n_seeds": Parameter("int", 2, "seeds per cell (initial weights and sample order)", ge=1),
+    "n_train": Parameter("int", 0, "use the first N training samples (0: all)", ge=0),
+    "n_test": Parameter("int", 0, "use the first N test samples (0: all)", ge=0),
+    "dt": Parameter("time", 1 * ms, "integration step", gt=0 * ms),
+}
+
+#: Devices a network sweep can run on.
+SWEEP_DEVICE = Parameter("str", "cpp_standalone", "Brian2 device (cpp_standalone compiles once "
+                         "per dataset for the whole sweep)",
+                         choices=("cpp_standalone", "runtime", "cython", "numpy"))
+
+
+def _dataset(name, params):
+    ds = load_dataset(name)
+    n_train = params["n_train"] or len(ds.y_train)
+    n_test = params["n_test"] or len(ds.y_test)
+    return ds.subset(min(n_train, len(ds.y_train)), min(n_test, len(ds.y_test)))
+
+
+def sweep(params, values, build_model, run_overrides, directory):
+    """Train for every dataset × value × seed; return rows and the first run per dataset.
+
+    Parameters
+    ----------
+    params : dict
+        The validated protocol parameters.
+    values : sequence
+        The swept values (ratios).
+    build_model : callable(params, value0) -> ModelParameters
+        The model the project is built with (its structure is shared by all values).
+    run_overrides : callable(value) -> dict
+        ``Trainer.run`` overrides for one value (Quantities).
+    directory : Path
+        Where the standalone projects go (one per dataset).
+    """
+    rows, recordings = [], {}
+    schedule = Schedule(sample_time=params["sample_time"], dt=params["dt"])
+    for name in [d.strip() for d in params["datasets"].split(",") if d.strip()]:
+        ds = _dataset(name, params)
+        hidden = params["hidden_circles"] if name == "circles" else params["hidden"]
+        model = build_model(params, hidden)
+        recording = Recording({"output": "all"}, {"W1": [0, 1, 2]}, dt=10 * ms)
+        trainer = Trainer(ds, model, schedule, Training(epochs=params["epochs"]),
+                          device=params["device"], directory=str(directory / name),
+                          recording=recording)
+        for value in values:
+            for seed in range(params["seed"], params["seed"] + params["n_seeds"]):
+                row = {"dataset": name, "hidden": hidden, "value": float(value), "seed": seed}
+                try:
+                    result = trainer.run(seed=seed, **run_overrides(value))
+                    row.update(test_accuracy=result.test_accuracy,
+                               train_accuracy=result.train_accuracy, status="ok")
+                    recordings.setdefault(name, (trainer, result))
+                except BlowUpError as err:
+                    row.update(test_accuracy=float("nan"), train_accuracy=float("nan"),
+                               status=f"blown up: {err.variable} at "
+                                      f"{format_time(err.time)}")
+                rows.append(row)
+    return rows, recordings
+
+
+def summarise(rows):
+    """``{dataset: [(value, mean, std, n_ok), ...]}`` over seeds (blow-ups count as failed)."""
+    out = {}
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        entries = []
+        for value in dict.fromkeys(r["value"] for r in rows if r["dataset"] == name):
+            acc = np.array([r["test_accuracy"] for r in rows
+                            if r["dataset"] == name and r["value"] == value])
+            ok = acc[np.isfinite(acc)]
+            entries.append((value, float(ok.mean()) if ok.size else float("nan"),
+                            float(ok.std()) if ok.size else float("nan"), int(ok.size)))
+        out[name] = entries
+    return out
+
+
+def write_table(path, rows, value_column):
+    """Write one row per dataset × value × seed; the swept value under ``value_column``."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["dataset", "hidden", value_column, "seed", "test_accuracy",
+                         "train_accuracy", "status"])
+        for r in rows:
+            writer.writerow([r["dataset"], r["hidden"], r["value"], r["seed"],
+                             r["test_accuracy"], r["train_accuracy"], r["status"]])
+
+
+def plot_sweep(path, summary, xlabel, marks=(), title=""):
+    """Accuracy (mean ± s.d. over seeds) against the swept ratio, log x axis."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 3.8), layout="constrained")
+    ax = fig.subplots()
+    for name, entries in summary.items():
+        x = [e[0] for e in entries]
+        line = ax.errorbar(x, [e[1] for e in entries], yerr=[e[2] for e in entries], marker="o",
+                           capsize=3, label=name)
+        failed = [e[0] for e in entries if e[3] == 0]
+        if failed:  # every seed blew up: learning was unstable
+            ax.plot(failed, [0.03] * len(failed), "x", ms=8, color=line[0].get_color(),
+                    label=f"{name}: blew up")
+    for value, text in marks:
+        ax.axvline(value, color="0.6", ls=":", lw=1)
+        ax.text(value, 0.02, text, rotation=90, va="bottom", ha="right", fontsize=8)
+    ax.set(xscale="log", ylim=(0, 1), xlabel=xlabel, ylabel="test accuracy", title=title)
+    ax.legend(loc="lower right")
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def write_traces(path, examples):
+    """Save the recorded traces of the first run on each dataset, one neo Segment each."""
+    from ctfa_brian.neo_io import recordings_to_neo, save_neo
+
+    block = None
+    for name, (trainer, result) in examples.items():
+        one = recordings_to_neo(result, trainer.model, trainer.schedule, trainer.training,
+                                recording=trainer.recording, dataset_name=name,
+                                device=trainer.device_name)
+        one.segments[0].name = name
+        if block is None:
+            block = one
+        else:
+            block.segments.append(one.segments[0])
+    if block is not None:
+        save_neo(block, path)
+    return path
