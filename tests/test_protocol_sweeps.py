@@ -75,4 +75,7 @@ def test_sweep_rejects_bad_values_before_writing(tmp_path, capsys):
     assert main(["run", str(PROTOCOLS / "tau_elig_sweep.toml"), "--out", str(out),
                  "--set", "device=gpu"]) == 2
     assert "device" in capsys.readouterr().err
+    assert main(["run", str(PROTOCOLS / "tau_elig_sweep.toml"), "--out", str(out),
+                 "--set", "datasets=digits,cifar"]) == 2
+    assert "datasets = 'digits,cifar' is not allowed" in capsys.readouterr().err
     assert not out.exists()

@@ -8,7 +8,7 @@ every seed). Everything it changes is a ``(shared, constant)`` variable passed t
 import csv
 
 import numpy as np
-from brian2 import ms, second
+from brian2 import ms
 
 from ctfa_brian.datasets import load_dataset
 from ctfa_brian.guard import BlowUpError
@@ -17,21 +17,18 @@ from ctfa_brian.parameters import Schedule, Training, format_time
 from ctfa_brian.protocols.runner import Parameter
 from ctfa_brian.training import Trainer
 
-__all__ = ["NETWORK_PARAMETERS", "SWEEP_DEVICE", "plot_sweep", "summarise", "sweep",
-           "write_traces", "write_table"]
+__all__ = ["NETWORK_PARAMETERS", "SWEEP_DATASETS", "SWEEP_DEVICE", "check", "plot_sweep",
+           "summarise", "sweep", "write_traces", "write_table"]
 
 #: Parameters every network sweep takes.
 NETWORK_PARAMETERS = {
     "datasets": Parameter("str", "digits,circles", "comma-separated datasets to sweep on"),
-    "hidden": Parameter("int", 49, "width of the one hidden layer (24 is used for circles "
-                        "if hidden_circles is not given)", ge=1),
+    "hidden": Parameter("int", 49, "width of the one hidden layer on digits", ge=1),
     "hidden_circles": Parameter("int", 24, "width of the hidden layer on circles", ge=1),
     "rule": Parameter("str", "kp", "learning rule",
                       choices=("sgd", "fa", "kp", "dfa", "direct-kp")),
     "sample_time": Parameter("time", 200 * ms, "T, how long each sample is held", gt=0 * ms),
     "tau_prop": Parameter("time", 10 * ms, "neuronal time constant", gt=0 * ms),
-    "tau_pot": Parameter("time", 10 * second, "potentiation time constant of W and V "
-                         "(when it is not what is swept)", gt=0 * ms),
     "epochs": Parameter("int", 3, "training epochs per run", ge=1),
     "n_seeds": Parameter("int", 2, "seeds per cell (initial weights and sample order)", ge=1),
     "n_train": Parameter("int", 0, "use the first N training samples (0: all)", ge=0),
@@ -43,6 +40,23 @@ NETWORK_PARAMETERS = {
 SWEEP_DEVICE = Parameter("str", "cpp_standalone", "Brian2 device (cpp_standalone compiles once "
                          "per dataset for the whole sweep)",
                          choices=("cpp_standalone", "runtime", "cython", "numpy"))
+
+
+#: Datasets a network sweep can use (offline, no path needed).
+SWEEP_DATASETS = ("digits", "circles")
+
+
+def check(params):
+    """Cross-parameter checks of a network sweep (before anything is written)."""
+    names = [d.strip() for d in params["datasets"].split(",") if d.strip()]
+    bad = [n for n in names if n not in SWEEP_DATASETS]
+    if not names or bad:
+        raise ValueError(f"datasets = {params['datasets']!r} is not allowed; give a "
+                         f"comma-separated list of: {', '.join(SWEEP_DATASETS)}")
+    if not params["dt"] * 5 < params["tau_prop"]:
+        raise ValueError(f"dt = {params['dt']} is too coarse for tau_prop = "
+                         f"{params['tau_prop']}; it must be < tau_prop/5")
+    return params
 
 
 def _dataset(name, params):
@@ -61,7 +75,7 @@ def sweep(params, values, build_model, run_overrides, directory):
         The validated protocol parameters.
     values : sequence
         The swept values (ratios).
-    build_model : callable(params, value0) -> ModelParameters
+    build_model : callable(params, dataset name, hidden) -> ModelParameters
         The model the project is built with (its structure is shared by all values).
     run_overrides : callable(value) -> dict
         ``Trainer.run`` overrides for one value (Quantities).
@@ -73,7 +87,7 @@ def sweep(params, values, build_model, run_overrides, directory):
     for name in [d.strip() for d in params["datasets"].split(",") if d.strip()]:
         ds = _dataset(name, params)
         hidden = params["hidden_circles"] if name == "circles" else params["hidden"]
-        model = build_model(params, hidden)
+        model = build_model(params, name, hidden)
         recording = Recording({"output": "all"}, {"W1": [0, 1, 2]}, dt=10 * ms)
         trainer = Trainer(ds, model, schedule, Training(epochs=params["epochs"]),
                           device=params["device"], directory=str(directory / name),

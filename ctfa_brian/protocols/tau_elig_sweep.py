@@ -10,11 +10,14 @@ One gated network per dataset is compiled once; τ_elig is a ``(shared, constant
 the layers passed through ``run_args`` for every ratio and seed.
 """
 
+from brian2 import ms, second
+
 from ctfa_brian.neo_io import neo_suffix
 from ctfa_brian.parameters import ModelParameters
 from ctfa_brian.protocols._network_sweep import (
     NETWORK_PARAMETERS,
     SWEEP_DEVICE,
+    check,
     plot_sweep,
     summarise,
     sweep,
@@ -23,7 +26,7 @@ from ctfa_brian.protocols._network_sweep import (
 )
 from ctfa_brian.protocols.runner import Parameter
 
-__all__ = ["DEVICE", "NAME", "PARAMETERS", "run"]
+__all__ = ["DEVICE", "NAME", "PARAMETERS", "check", "run"]
 
 NAME = "tau_elig_sweep"
 DEVICE = SWEEP_DEVICE
@@ -33,11 +36,15 @@ PARAMETERS = {
     "tau_elig_ratios": Parameter("floats", (0.05, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0),
                                  "τ_elig / T values to sweep", gt=0.0),
     "eligibility": Parameter("str", "pre", "what writes the trace", choices=("pre", "hebbian")),
+    "tau_pot": Parameter("time", 10 * second, "potentiation time constant of W and V on digits",
+                         gt=0 * ms),
+    "tau_pot_circles": Parameter("time", 2 * second, "the same on circles (2 inputs: a small "
+                                 "drive, so a larger step per sample is stable)", gt=0 * ms),
 }
 
 
-def _model(params, hidden):
-    tau_pot = params["tau_pot"]
+def _model(params, dataset, hidden):
+    tau_pot = params["tau_pot_circles"] if dataset == "circles" else params["tau_pot"]
     return ModelParameters(hidden=(hidden,), rule=params["rule"], tau_prop=params["tau_prop"],
                            tau_pot_w=tau_pot, tau_pot_v=tau_pot,
                            tau_elig=params["tau_elig_ratios"][0] * params["sample_time"],
@@ -53,7 +60,7 @@ def run(params, out_dir):
     write_table(out_dir / "table.csv", rows, "tau_elig_over_T")
     traces = write_traces(out_dir / f"traces{neo_suffix()}", examples)
     plot_sweep(out_dir / "tau_elig_sweep.png", summary, "τ_elig / T", marks=[(1, "τ_elig = T")],
-               title=f"gated {params['rule']}, T = {T}, τ_pot = {params['tau_pot']}")
+               title=f"gated {params['rule']}, T = {T}")
     return {
         "summary": {name: [{"tau_elig_over_T": v, "mean": m, "std": s, "n_ok": n}
                            for v, m, s, n in entries] for name, entries in summary.items()},

@@ -14,6 +14,7 @@ from ctfa_brian.parameters import ModelParameters
 from ctfa_brian.protocols._network_sweep import (
     NETWORK_PARAMETERS,
     SWEEP_DEVICE,
+    check,
     plot_sweep,
     summarise,
     sweep,
@@ -22,7 +23,7 @@ from ctfa_brian.protocols._network_sweep import (
 )
 from ctfa_brian.protocols.runner import Parameter
 
-__all__ = ["DEVICE", "NAME", "PARAMETERS", "run"]
+__all__ = ["DEVICE", "NAME", "PARAMETERS", "check", "run"]
 
 NAME = "tau_pot_sweep"
 DEVICE = SWEEP_DEVICE
@@ -34,9 +35,8 @@ PARAMETERS = {
 }
 
 
-def _model(params, hidden):
-    ratio = params["tau_pot_ratios"][0]
-    tau_pot = ratio * params["sample_time"]
+def _model(params, dataset, hidden):  # τ_pot itself is set per run from the ratio
+    tau_pot = params["tau_pot_ratios"][0] * params["sample_time"]
     return ModelParameters(hidden=(hidden,), rule=params["rule"], tau_prop=params["tau_prop"],
                            tau_pot_w=tau_pot, tau_pot_v=tau_pot)
 
