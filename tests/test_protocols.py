@@ -197,7 +197,7 @@ def test_the_shipped_file_is_valid_and_complete():
      "too coarse"),
     ('protocol = "overlap"\n[parameters]\nsample_time = "100 ms"\ndevice = "gpu"\n', "device",
      "numpy"),
-    ('protocol = "overlaps"\n', "overlaps", r"known protocols: .*\boverlap\b"),
+    ('protocol = "overlaps"\n', "overlaps", "known protocols: "),
     ('[parameters]\nsample_time = "100 ms"\n', "protocol", "missing key"),
 ])
 def test_invalid_files_name_the_key(tmp_path, text, key, fragment):
