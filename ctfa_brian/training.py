@@ -86,7 +86,8 @@ class TrainingResult:
 
 
 def _accuracies(presentation, readout, n_valid):
-    """Accuracy of every block that finished within the first ``n_valid`` periods."""
+    """Test, train accuracy, learning curve and online accuracy of the blocks that finished
+    within the first ``n_valid`` periods."""
     curve, online, final_test, final_train = [], [], np.nan, np.nan
     for block in presentation.blocks:
         if block.stop > n_valid:
@@ -100,7 +101,7 @@ def _accuracies(presentation, readout, n_valid):
             final_test = acc
         else:
             final_train = acc
-    return curve, online, final_test, final_train
+    return final_test, final_train, curve, online
 
 
 class Trainer:
@@ -287,7 +288,7 @@ class Trainer:
         if not finite.all():
             n_valid = int(np.argmin(finite))
         result = TrainingResult(
-            *_reorder(_accuracies(presentation, readout, n_valid)),
+            *_accuracies(presentation, readout, n_valid),
             weights=net.weights(),
             recordings=self._recordings(),
             readout=readout,
@@ -323,11 +324,6 @@ class Trainer:
     def network(self):
         """The `CTFANetwork` of the last build/run."""
         return self._net
-
-
-def _reorder(acc):
-    curve, online, test, train = acc
-    return test, train, curve, online
 
 
 def train(dataset, model=None, schedule=None, training=None, device="runtime", recording=None):
