@@ -94,7 +94,7 @@ def truncate(presentation, n):
 
 def accuracies(presentation, readout):
     """Final test and train accuracy, exactly as `Trainer` computes them."""
-    test, train, _, _ = _accuracies(presentation, readout, len(readout))
+    test, train, *_ = _accuracies(presentation, readout, len(readout))
     return test, train
 
 

@@ -187,6 +187,18 @@ def build_parser():
                           dest="overrides",
                           help="override a parameter of the file, e.g. --set tau_elig=1s or "
                                "--set n_delays=13 (repeatable; times need a unit)")
+    sweep = protocol.add_argument_group(
+        "sweeps", "for sweep protocols (delay_sweep, depth, noise, baselines, network_tau_pot): "
+                  "running the same command again resumes; finished cells are not rerun")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=[VALUES]",
+                       dest="grid", help="replace or add a grid axis, e.g. --grid "
+                                         "delay_over_T=[-1,0,1] or --grid sample_time=50ms,100ms")
+    sweep.add_argument("--workers", metavar="N", help="local worker processes (default: all "
+                                                      "cores; 1 runs in this process)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the cells on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    sweep.add_argument("--retry-failed", action="store_true",
+                       help="run cells that failed in an earlier attempt again")
     protocol.set_defaults(func=_run_protocol)
     return parser
 
@@ -348,8 +360,14 @@ def _train(args, argv):
 def _run_protocol(args, argv):
     from ctfa_brian.protocols import load_protocol_file, run_protocol
 
+    overrides = list(args.overrides)
+    for option, key in ((args.workers, "workers"), (args.scheduler, "scheduler")):
+        if option is not None:
+            overrides.append(f"{key}={option}")
+    if args.retry_failed:
+        overrides.append("retry_failed=1")
     try:
-        config = load_protocol_file(args.file, args.overrides)
+        config = load_protocol_file(args.file, overrides, args.grid)
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise ValueError(f"--out {str(out)!r} exists and is not a directory")
@@ -358,9 +376,12 @@ def _run_protocol(args, argv):
     results = run_protocol(config, out, argv=["ctfa", *argv])
     checks = results.get("checks", {})
     failed = [name for name, ok in checks.items() if not ok]
-    print(f"protocol {config.name}: " + (f"{len(checks)} checks passed" if not failed
-                                          else f"failed checks: {', '.join(failed)}")
-          + f" ({results['timings_s']['total']:.1f} s)")
+    if "status_counts" in results:  # a sweep: how its cells ended
+        state = "cells " + ", ".join(f"{n} {s}" for s, n in results["status_counts"].items())
+    else:
+        state = (f"{len(checks)} checks passed" if not failed
+                 else f"failed checks: {', '.join(failed)}")
+    print(f"protocol {config.name}: {state} ({results['timings_s']['total']:.1f} s)")
     for name, path in results["files"].items():
         print(f"  {name + ':':<11} {path}")
     return EXIT_OK

@@ -17,7 +17,7 @@ import tempfile
 from brian2 import get_device, prefs, set_device
 from brian2.utils.logger import get_logger
 
-__all__ = ["DEVICES", "default_project_dir", "is_standalone", "select"]
+__all__ = ["DEVICES", "cache_root", "default_project_dir", "is_standalone", "select"]
 
 logger = get_logger(__name__)
 
@@ -27,16 +27,21 @@ DEVICES = ("runtime", "cython", "numpy", "cpp_standalone", "cuda_standalone")
 _FAST_MATH = "-ffast-math"
 
 
+def cache_root():
+    """The package's cache directory: ``$CTFA_CACHE_DIR``, else ``~/.cache/ctfa_brian``."""
+    return os.environ.get("CTFA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "ctfa_brian",
+    )
+
+
 def default_project_dir(key):
     """A cache directory for the standalone project identified by ``key`` (a string).
 
     Rebuilding an unchanged project in the same directory recompiles nothing (make sees the
     same sources), so repeated builds of one structure cost only code generation.
     """
-    root = os.environ.get("CTFA_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "ctfa_brian",
-    )
+    root = cache_root()
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     path = os.path.join(root, "standalone", digest)
     try:

@@ -58,6 +58,8 @@ class TrainingResult:
         ``{group: {"t": Quantity, var: ndarray (n_indices, n_times), "indices": ndarray}}``.
     readout : ndarray
         Output rates at the end of every period, shape (n_periods, n_classes).
+    test_confusion : ndarray or None
+        Confusion matrix of the final frozen test evaluation, ``[true, predicted]`` counts.
     timings : dict
         Wall-clock seconds: ``build`` (code generation and compilation), ``run``.
     overrides : dict
@@ -71,13 +73,25 @@ class TrainingResult:
     weights: dict
     recordings: dict = field(default_factory=dict)
     readout: np.ndarray = None
+    test_confusion: np.ndarray = None
     timings: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
+
+    @property
+    def test_balanced_accuracy(self):
+        """Mean recall over classes of the final test evaluation (chance: 1 / n_classes,
+        whatever the class balance); NaN if the run stopped before it."""
+        if self.test_confusion is None:
+            return float("nan")
+        counts = self.test_confusion.sum(axis=1)
+        seen = counts > 0
+        return float(np.mean(np.diag(self.test_confusion)[seen] / counts[seen]))
 
     def summary(self):
         """The scalar results and the curves as plain JSON-able data."""
         return {
             "test_accuracy": self.test_accuracy,
+            "test_balanced_accuracy": self.test_balanced_accuracy,
             "train_accuracy": self.train_accuracy,
             "learning_curve": self.learning_curve,
             "online_train_accuracy": self.online_train_accuracy,
@@ -86,9 +100,10 @@ class TrainingResult:
 
 
 def _accuracies(presentation, readout, n_valid):
-    """Test, train accuracy, learning curve and online accuracy of the blocks that finished
-    within the first ``n_valid`` periods."""
+    """Test, train accuracy, learning curve, online accuracy and the final test confusion
+    matrix of the blocks that finished within the first ``n_valid`` periods."""
     curve, online, final_test, final_train = [], [], np.nan, np.nan
+    confusion = None
     for block in presentation.blocks:
         if block.stop > n_valid:
             break
@@ -99,9 +114,12 @@ def _accuracies(presentation, readout, n_valid):
         elif block.split == "test":
             curve.append({"epoch": block.epoch, "test_accuracy": acc})
             final_test = acc
+            n_classes = readout.shape[1]
+            confusion = np.zeros((n_classes, n_classes), dtype=int)
+            np.add.at(confusion, (presentation.labels[block.start:block.stop], pred), 1)
         else:
             final_train = acc
-    return final_test, final_train, curve, online
+    return final_test, final_train, curve, online, confusion
 
 
 class Trainer:
@@ -287,8 +305,10 @@ class Trainer:
         finite = np.all(np.isfinite(readout), axis=1)
         if not finite.all():
             n_valid = int(np.argmin(finite))
+        test, train, curve, online, confusion = _accuracies(presentation, readout, n_valid)
         result = TrainingResult(
-            *_accuracies(presentation, readout, n_valid),
+            test, train, curve, online,
+            test_confusion=confusion,
             weights=net.weights(),
             recordings=self._recordings(),
             readout=readout,

@@ -9,6 +9,11 @@ A *protocol* is a module in `ctfa_brian.protocols` with
 - optionally ``check(params) -> dict`` : cross-parameter checks and dependent defaults, called
   after every single value has been validated.
 
+A *sweep protocol* (see `ctfa_brian.protocols._cells`) also has ``GRID``, its default axes
+``{key: [values]}``; a file's ``[grid]`` table and the command line's ``--grid key=[...]``
+replace axes or add new ones, each value validated like the parameter of the same name. Its
+``run`` and ``check`` take the validated grid as a further argument.
+
 Every protocol also takes the `COMMON_PARAMETERS` ``seed`` and ``device``; a protocol that can
 run on other devices (e.g. cpp_standalone, compiled once per sweep) declares its own ``DEVICE``
 `Parameter`, which replaces the common one. Runtime targets are selected by the runner; a
@@ -70,7 +75,7 @@ logger = get_logger(__name__)
 KINDS = ("time", "float", "int", "str", "times", "floats")
 
 #: Top-level keys of a protocol file.
-_FILE_KEYS = ("protocol", "parameters")
+_FILE_KEYS = ("protocol", "parameters", "grid")
 
 #: Modules in this package that are not protocols.
 _NOT_PROTOCOLS = ("runner",)
@@ -158,12 +163,16 @@ class ProtocolConfig:
         The protocol file it was read from.
     overrides : tuple of str
         The ``key=value`` overrides that were applied.
+    grid : dict
+        For a sweep protocol (one with ``GRID``): ``{key: tuple of values}``, validated like
+        the parameter of the same name; empty for other protocols.
     """
 
     name: str
     parameters: dict = field(default_factory=dict)
     source: str = None
     overrides: tuple = ()
+    grid: dict = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------
@@ -281,6 +290,8 @@ def _scalar(name, kind, value):
             except ValueError:
                 pass
         raise ValueError(f"{name} = {value!r} must be an integer")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # e.g. hidden = 49 on the command line
     if not isinstance(value, str):
         raise ValueError(f"{name} = {value!r} must be a string")
     return value
@@ -334,7 +345,52 @@ def _split_override(item):
     return key, _parse_override_value(text)
 
 
-def configure(name, parameters=None, overrides=(), source=None):
+def _grid_value(text):
+    value = _parse_override_value(text)
+    if isinstance(value, str):
+        return _split_list(value)
+    return value if isinstance(value, list) else [value]
+
+
+def _configure_grid(module, spec, grid, grid_overrides):
+    """Merge a sweep protocol's default grid, the file's ``[grid]`` and ``--grid`` items."""
+    given = dict(grid or {})
+    for item in grid_overrides:
+        if not isinstance(item, str) or "=" not in item:
+            raise ValueError(f"--grid expects key=[values] (e.g. --grid "
+                             f"delay_over_T=[-1,0,1]), got {item!r}")
+        key, text = item.split("=", 1)
+        given[key.strip()] = _grid_value(text)
+    if not hasattr(module, "GRID"):
+        if given:
+            raise ValueError(f"protocol {module.NAME!r} is not a sweep and takes no grid "
+                             f"(got grid keys: {', '.join(sorted(given))})")
+        return {}
+    allowed = tuple(getattr(module, "GRID_KEYS", spec))
+    merged = dict(module.GRID)
+    for key, values in given.items():
+        if key not in allowed:
+            raise ValueError(f"grid over unknown parameter {key!r} for protocol "
+                             f"{module.NAME!r}; a grid can vary: {', '.join(allowed)}")
+        if isinstance(values, str):
+            values = _split_list(values)
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ValueError(f"grid {key} = {values!r} is empty or not a list; give at least "
+                             f"one value, e.g. {key} = [...]")
+        merged[key] = values
+    out = {}
+    for key, values in merged.items():
+        entry = spec[key]
+        items = []
+        for k, value in enumerate(values):
+            converted = _scalar(f"grid {key}[{k}]", entry.kind, value)
+            _check_range(f"grid {key}[{k}]", entry, converted)
+            items.append(converted)
+        out[key] = tuple(items)
+    return out
+
+
+def configure(name, parameters=None, overrides=(), source=None, grid=None, grid_overrides=()):
     """Validate ``parameters`` (and ``key=value`` overrides) for protocol ``name``.
 
     Parameters
@@ -349,6 +405,10 @@ def configure(name, parameters=None, overrides=(), source=None):
         value where it is one (``13``, ``[10, 40]``) and as a string otherwise (``1s``).
     source : str, optional
         Where the parameters came from (kept in the manifest).
+    grid : dict, optional
+        For a sweep protocol: ``{key: [values]}`` replacing the protocol's default axes.
+    grid_overrides : iterable of str
+        ``"key=[values]"`` strings (the command line's ``--grid``) applied after ``grid``.
 
     Returns
     -------
@@ -382,13 +442,16 @@ def configure(name, parameters=None, overrides=(), source=None):
                              f"({entry.meaning})")
         else:
             values[key] = entry.default
+    grid = _configure_grid(module, spec, grid, tuple(grid_overrides))
     if hasattr(module, "check"):
-        values = module.check(dict(values))
+        values = (module.check(dict(values), grid) if hasattr(module, "GRID")
+                  else module.check(dict(values)))
     return ProtocolConfig(name=module.NAME, parameters=values, source=source,
-                          overrides=overrides)
+                          overrides=overrides + tuple(f"grid {g}" for g in grid_overrides),
+                          grid=grid)
 
 
-def load_protocol_file(path, overrides=()):
+def load_protocol_file(path, overrides=(), grid_overrides=()):
     """Read and validate a protocol file (TOML) and ``key=value`` overrides.
 
     Parameters
@@ -397,6 +460,8 @@ def load_protocol_file(path, overrides=()):
         A TOML file with ``protocol = "NAME"`` and a ``[parameters]`` table.
     overrides : iterable of str
         ``"key=value"`` strings (the command line's ``--set``), applied after the file.
+    grid_overrides : iterable of str
+        ``"key=[values]"`` strings (the command line's ``--grid``), for sweep protocols.
 
     Returns
     -------
@@ -425,7 +490,11 @@ def load_protocol_file(path, overrides=()):
     parameters = data.get("parameters", {})
     if not isinstance(parameters, dict):
         raise ValueError(f"{str(path)!r}: 'parameters' must be a table ([parameters])")
-    return configure(data["protocol"], parameters, overrides, source=str(path))
+    grid = data.get("grid", {})
+    if not isinstance(grid, dict):
+        raise ValueError(f"{str(path)!r}: 'grid' must be a table ([grid])")
+    return configure(data["protocol"], parameters, overrides, source=str(path), grid=grid,
+                     grid_overrides=grid_overrides)
 
 
 # ----------------------------------------------------------------------------------------
@@ -470,6 +539,7 @@ def protocol_manifest(config, argv=None):
         "source": config.source,
         "overrides": list(config.overrides),
         "parameters": parameters_to_jsonable(config.parameters),
+        "grid": parameters_to_jsonable(config.grid),
         "seed": int(config.parameters["seed"]),
         "device": config.parameters["device"],
         "versions": {
@@ -525,7 +595,8 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
         if unknown or "protocol" not in data:
             raise ValueError(f"expected {{'protocol': NAME, 'parameters': {{...}}}}, got keys "
                              f"{sorted(data)}")
-        config = configure(data["protocol"], data.get("parameters", {}), overrides)
+        config = configure(data["protocol"], data.get("parameters", {}), overrides,
+                           grid=data.get("grid"))
     else:
         config = load_protocol_file(path_or_params, overrides)
     out = Path(out_dir)
@@ -539,7 +610,10 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        results = dict(module.run(dict(config.parameters), out))
+        if hasattr(module, "GRID"):
+            results = dict(module.run(dict(config.parameters), out, dict(config.grid)))
+        else:
+            results = dict(module.run(dict(config.parameters), out))
     finally:
         prefs.codegen.target = previous_target
     timings = dict(results.get("timings_s", {}))

@@ -1,0 +1,266 @@
+"""One cell of a network sweep: train one network (or its discrete baseline) and report numbers.
+
+A *cell* is a flat dict of plain values — every parameter of one training run, times as
+strings with their unit (``"200 ms"``) — so that it pickles, hashes and travels to a Dask
+worker unchanged. `run_cell` trains it and returns a flat row of results.
+
+Compile once, run many: cells that share a `structure_key` (everything that changes the
+generated code: dataset, layer sizes, rule, sample time, dt, epochs, whether there is noise)
+share one compiled cpp_standalone project, built once under a file lock in the project cache
+(`ctfa_brian.device.default_project_dir`). Each worker process runs it from its own copy of the
+compiled project (so that no process rewrites files another one is running from); everything a
+cell changes within a structure — Δ, τ_pot, τ_prop, τ_dec, noise amplitude, seed — goes in
+through ``run_args``.
+"""
+
+import atexit
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import traceback
+
+import numpy as np
+from brian2.utils.filelock import FileLock
+
+from ctfa_brian.io import parse_quantity
+from ctfa_brian.parameters import format_time
+
+__all__ = ["CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "cell_id", "parse_hidden",
+           "run_cell", "structure_key"]
+
+#: Every key of a cell, in table order.
+CELL_KEYS = ("model", "dataset", "hidden", "rule", "activation", "loss", "epochs", "n_train",
+             "n_test", "sample_time", "delay_over_T", "tau_pot_over_T", "tau_prop", "tau_dec",
+             "noise", "dt", "device", "seed")
+
+#: Keys whose values are times (strings with a unit in a cell).
+TIME_KEYS = ("sample_time", "tau_prop", "tau_dec", "dt")
+
+#: Keys that change the compiled code; the others go in through ``run_args``.
+STRUCTURE_KEYS = ("model", "dataset", "hidden", "rule", "activation", "loss", "epochs",
+                  "n_train", "n_test", "sample_time", "dt", "device")
+
+# Per process: the trainer of the structure this process ran last (a standalone device holds
+# one project at a time), and the datasets it has loaded.
+_CURRENT = {"key": None, "trainer": None}
+_DATASETS = {}
+
+
+def parse_hidden(text):
+    """``"49,32"`` → ``(49, 32)``; ``""`` or ``"0"`` → ``()`` (no hidden layer)."""
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"hidden = {text!r} is not allowed; give layer widths separated by "
+                         "commas, e.g. hidden = \"49,32\"") from None
+    if sizes == (0,):
+        return ()
+    if any(s < 1 for s in sizes):
+        raise ValueError(f"hidden = {text!r} is not allowed; every width must be ≥ 1")
+    return sizes
+
+
+def _canonical(cell):
+    return json.dumps({k: cell[k] for k in sorted(cell)}, sort_keys=True, default=str)
+
+
+def cell_id(cell):
+    """A short stable name for ``cell`` (a hash of all its values): its file name on disk."""
+    return hashlib.sha1(_canonical(cell).encode()).hexdigest()[:16]
+
+
+def structure_key(cell):
+    """What the compiled project of ``cell`` depends on (cells with equal keys share one)."""
+    key = {k: cell[k] for k in STRUCTURE_KEYS}
+    key["noisy"] = float(cell["noise"]) > 0
+    return json.dumps(key, sort_keys=True)
+
+
+def _quantity(cell, key):
+    return parse_quantity(cell[key])
+
+
+def _dataset(cell):
+    from ctfa_brian.datasets import load_dataset
+
+    key = (cell["dataset"], int(cell["n_train"]), int(cell["n_test"]))
+    if key not in _DATASETS:
+        ds = load_dataset(cell["dataset"])
+        n_train = int(cell["n_train"]) or len(ds.y_train)
+        n_test = int(cell["n_test"]) or len(ds.y_test)
+        _DATASETS[key] = ds.subset(min(n_train, len(ds.y_train)), min(n_test, len(ds.y_test)))
+    return _DATASETS[key]
+
+
+def _timing(cell):
+    """The model, schedule and per-run overrides of ``cell`` (Δ rounded to a whole dt)."""
+    from ctfa_brian.parameters import ModelParameters, Schedule
+
+    T, dt = _quantity(cell, "sample_time"), _quantity(cell, "dt")
+    tau_pot = float(cell["tau_pot_over_T"]) * T
+    delay = round(float(cell["delay_over_T"]) * float(T / dt)) * dt
+    tau_dec = _quantity(cell, "tau_dec")
+    model = ModelParameters(hidden=parse_hidden(cell["hidden"]), rule=cell["rule"],
+                            activation=cell["activation"], loss=cell["loss"],
+                            tau_prop=_quantity(cell, "tau_prop"), tau_pot_w=tau_pot,
+                            tau_pot_v=tau_pot, tau_dec_w=tau_dec, tau_dec_v=tau_dec,
+                            noise=float(cell["noise"]))
+    schedule = Schedule(sample_time=T, dt=dt, delay=delay)
+    schedule.check_against(model)
+    overrides = {"delay": delay, "tau_pot_w": tau_pot, "tau_pot_v": tau_pot,
+                 "tau_prop": model.tau_prop, "tau_dec_w": tau_dec, "tau_dec_v": tau_dec}
+    if model.noise > 0:
+        overrides["noise"] = model.noise
+    return model, schedule, overrides
+
+
+def _private_copy(shared):
+    """This process's copy of a compiled project (sources, objects, binary; no results).
+
+    Time stamps are kept, so make finds everything up to date; the copy lives in the temporary
+    directory and is removed when the process exits.
+    """
+    private = os.path.join(tempfile.gettempdir(), f"ctfa_brian-{os.getuid()}",
+                           f"{os.path.basename(shared)}-p{os.getpid()}")
+    if os.path.isdir(private):
+        return private
+    os.makedirs(os.path.dirname(private), exist_ok=True)
+    atexit.register(shutil.rmtree, private, ignore_errors=True)
+    tmp = f"{private}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(shared, tmp, ignore=shutil.ignore_patterns("results*", "*.lock"))
+    os.replace(tmp, private)
+    return private
+
+
+def _trainer(cell, project_root):
+    """The trainer for ``cell``'s structure in this process (built once per structure)."""
+    from ctfa_brian import device as devices
+    from ctfa_brian.parameters import Training
+    from ctfa_brian.training import Trainer
+
+    key = structure_key(cell)
+    if _CURRENT["key"] == key:
+        return _CURRENT["trainer"], 0.0
+    model, schedule, _ = _timing(cell)
+    training = Training(epochs=int(cell["epochs"]))
+    directory = None
+    start = time.perf_counter()
+    if devices.is_standalone(cell["device"]):
+        digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+        root = project_root or os.path.join(devices.cache_root(), "sweeps")
+        shared = os.path.join(root, digest)
+        os.makedirs(root, exist_ok=True)
+        with FileLock(shared + ".lock"):
+            if not os.path.exists(os.path.join(shared, "ctfa_complete")):
+                Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
+                        directory=shared).build()
+                open(os.path.join(shared, "ctfa_complete"), "w").close()
+        directory = _private_copy(shared)
+    trainer = Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
+                      directory=directory)
+    if trainer.standalone:
+        trainer.build()  # code generation only: make finds the copied objects up to date
+    _CURRENT.update(key=key, trainer=trainer)
+    return trainer, time.perf_counter() - start
+
+
+def _angles(weights, n_hidden):
+    """Angle (degrees) between V_l and the W_{l+1} it stands in for, per hidden layer.
+
+    NaN where the two do not have the same shape (direct routing below the last hidden layer).
+    """
+    from ctfa_brian.analysis import feedback_angles
+
+    angles = feedback_angles(weights)
+    return {f"angle_layer{layer}_deg": angles.get(f"V{layer}", np.nan)
+            for layer in range(1, n_hidden + 1)}
+
+
+def _run_continuous(cell, project_root):
+    from ctfa_brian.guard import BlowUpError
+
+    trainer, build = _trainer(cell, project_root)
+    _, _, overrides = _timing(cell)
+    row = {"delay_ms": float(overrides["delay"]) * 1e3, "build_s": build}
+    try:
+        result = trainer.run(seed=int(cell["seed"]), **overrides)
+    except BlowUpError as err:
+        result = err.partial
+        row.update(status="blown up", error=f"{err.variable} became NaN or infinite at "
+                                            f"t = {format_time(err.time)}")
+    else:
+        row.update(status="ok", error="")
+    row.update(test_accuracy=result.test_accuracy, train_accuracy=result.train_accuracy,
+               test_balanced_accuracy=result.test_balanced_accuracy,
+               run_s=result.timings.get("run", np.nan),
+               learning_curve=[c["test_accuracy"] for c in result.learning_curve])
+    row.update(_angles(result.weights, len(parse_hidden(cell["hidden"]))))
+    return row
+
+
+def _run_discrete(cell):
+    from ctfa_brian.baselines import train_discrete
+
+    start = time.perf_counter()
+    ds = _dataset(cell)
+    result = train_discrete(ds, parse_hidden(cell["hidden"]), int(cell["epochs"]),
+                            seed=int(cell["seed"]), delay_ratio=float(cell["delay_over_T"]),
+                            loss=cell["loss"])
+    z = ds.x_test
+    n = len(parse_hidden(cell["hidden"])) + 1
+    for layer in range(1, n + 1):
+        z = z @ result.weights[f"W{layer}"] + result.weights[f"b{layer}"]
+        z = z if layer == n else np.maximum(z, 0.0)
+    pred = np.argmax(z, axis=1)
+    recall = [np.mean(pred[ds.y_test == c] == c) for c in np.unique(ds.y_test)]
+    return {"status": "ok", "error": "", "test_accuracy": result.test_accuracy,
+            "train_accuracy": result.train_accuracy, "delay_ms": np.nan,
+            "test_balanced_accuracy": float(np.mean(recall)),
+            "learning_curve": [c["test_accuracy"] for c in result.learning_curve],
+            "build_s": 0.0, "run_s": time.perf_counter() - start}
+
+
+def run_cell(cell, project_root=None):
+    """Train ``cell`` and return its row: the cell's values plus the results.
+
+    Never raises for a failing cell: an exception is returned as ``status = "failed"`` with
+    the error and its traceback, so that one bad cell does not stop a sweep.
+
+    Parameters
+    ----------
+    cell : dict
+        Every key of `CELL_KEYS`; times as strings with a unit.
+    project_root : str, optional
+        Where the compiled projects of standalone cells live (default: the project cache,
+        ``$CTFA_CACHE_DIR`` or ``~/.cache/ctfa_brian``).
+
+    Returns
+    -------
+    dict
+        ``cell_id``, the cell's values, ``status`` (``ok``, ``blown up`` or ``failed``),
+        ``error``, ``test_accuracy``, ``train_accuracy``, ``delay_ms`` (Δ as run, a whole
+        number of dt), per-layer ``angle_layerK_deg``, ``learning_curve``, ``build_s``,
+        ``run_s``, ``wall_s``, ``worker`` (host:pid).
+    """
+    import socket
+
+    start = time.perf_counter()
+    row = {"cell_id": cell_id(cell), **cell}
+    try:
+        if cell["model"] == "discrete":
+            row.update(_run_discrete(cell))
+        else:
+            row.update(_run_continuous(cell, project_root))
+    except Exception as err:  # noqa: BLE001  (a failed cell is a result, not a crash)
+        _CURRENT.update(key=None, trainer=None)
+        row.update(status="failed", error=f"{type(err).__name__}: {err}",
+                   traceback=traceback.format_exc(), test_accuracy=np.nan,
+                   train_accuracy=np.nan)
+    row["wall_s"] = time.perf_counter() - start
+    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return row

@@ -1,0 +1,153 @@
+"""What every sweep protocol shares: the parameters of one cell, the checks, the run.
+
+A sweep protocol (delay_sweep, depth, noise, baselines, network_tau_pot) is a grid over the
+parameters of one training run (`CELL_PARAMETERS`): its file's ``[parameters]`` give the values
+every cell shares, its ``[grid]`` the axes. `run_grid` expands the grid, runs it with
+`ctfa_brian.sweep.run_sweep` (compiled once per structure, parallel, resumable) and writes
+``table.csv``.
+"""
+
+from brian2 import ms, second
+
+from ctfa_brian.cells import CELL_KEYS, _timing, parse_hidden
+from ctfa_brian.protocols.runner import Parameter
+from ctfa_brian.sweep import check_scheduler, expand_grid, run_sweep, write_table
+
+__all__ = ["CELL_PARAMETERS", "SWEEP_DEVICE", "SWEEP_OPTIONS", "cells_of", "check_grid",
+           "plot_lines", "run_grid", "save_figure", "status_counts", "sweep_parameters"]
+
+_RULES = ("sgd", "fa", "kp", "dfa", "direct-kp")
+
+#: The parameters of one cell (one training run); any of them can be a grid axis.
+CELL_PARAMETERS = {
+    "model": Parameter("str", "continuous", "the continuous-time network or its discrete-time "
+                       "baseline (NumPy MLP, Adam, batch 1, same sample order)",
+                       choices=("continuous", "discrete")),
+    "dataset": Parameter("str", "digits", "dataset (offline)", choices=("digits", "circles")),
+    "hidden": Parameter("str", "49", "hidden layer widths, comma-separated (\"49,32\")"),
+    "rule": Parameter("str", "kp", "learning rule (direct routing: dfa, direct-kp)",
+                      choices=_RULES),
+    "activation": Parameter("str", "relu", "hidden nonlinearity",
+                            choices=("relu", "tanh", "sigmoid", "linear")),
+    "loss": Parameter("str", "cross_entropy", "output loss",
+                      choices=("cross_entropy", "squared")),
+    "epochs": Parameter("int", 3, "training epochs per run", ge=1),
+    "n_train": Parameter("int", 0, "use the first N training samples (0: all)", ge=0),
+    "n_test": Parameter("int", 0, "use the first N test samples (0: all)", ge=0),
+    "sample_time": Parameter("time", 200 * ms, "T, how long each sample is held",
+                             gt=10 * ms),
+    "delay_over_T": Parameter("float", 0.0, "label delay Δ as a fraction of T (negative: "
+                              "early; rounded to a whole dt)"),
+    "tau_pot_over_T": Parameter("float", 50.0, "τ_pot / T for W and V (per-sample learning "
+                                "rate ≈ T/τ_pot)", gt=1.0),
+    "tau_prop": Parameter("time", 10 * ms, "neuronal time constant", gt=0 * ms),
+    "tau_dec": Parameter("time", 1200 * second, "passive decay of W and V", gt=0 * ms),
+    "noise": Parameter("float", 0.0, "integration-noise amplitude (dimensionless)", ge=0.0),
+    "dt": Parameter("time", 1 * ms, "integration step", gt=0 * ms),
+}
+
+#: How a sweep runs (not part of any cell, so not part of its identity).
+SWEEP_OPTIONS = {
+    "n_seeds": Parameter("int", 3, "seeds per cell (initial weights and sample order): "
+                         "seed, seed+1, ...", ge=1),
+    "workers": Parameter("int", None, "local worker processes (1: in this process)", ge=1,
+                         default_text="all cores"),
+    "scheduler": Parameter("str", "", "Dask scheduler address (tcp://host:port); empty: run "
+                           "on local cores"),
+    "retry_failed": Parameter("int", 0, "1: run cells that failed before again", ge=0, le=1),
+}
+
+#: Devices a sweep can run its cells on.
+SWEEP_DEVICE = Parameter("str", "cpp_standalone", "Brian2 device (cpp_standalone compiles "
+                         "once per structure for the whole sweep)",
+                         choices=("cpp_standalone", "runtime", "cython", "numpy"))
+
+
+def sweep_parameters(**defaults):
+    """`CELL_PARAMETERS` and `SWEEP_OPTIONS` with the given defaults changed."""
+    from dataclasses import replace
+
+    spec = {**CELL_PARAMETERS, **SWEEP_OPTIONS}
+    for key, value in defaults.items():
+        spec[key] = replace(spec[key], default=value)
+    return spec
+
+
+def cells_of(params, grid):
+    """Every cell of the sweep ``params`` × ``grid`` (seeds from ``seed`` and ``n_seeds``)."""
+    base = {k: params[k] for k in CELL_KEYS if k not in ("seed",)}
+    seeds = range(params["seed"], params["seed"] + params["n_seeds"])
+    return expand_grid(base, grid, seeds)
+
+
+def check_grid(params, grid):
+    """Check every distinct cell of the sweep before anything runs; return ``params``.
+
+    Builds each cell's model and schedule (so that a τ ordering violated by one grid value,
+    a dt too coarse for τ_prop, a bad ``hidden`` are reported with the cell that has them), checks
+    discrete cells' delays, and that the Dask scheduler, if one is given, answers.
+    """
+    for cell in cells_of({**params, "n_seeds": 1}, grid):
+        where = ", ".join(f"{k} = {cell[k]}" for k in grid)
+        try:
+            parse_hidden(cell["hidden"])
+            if cell["model"] == "discrete":
+                if not 0 <= float(cell["delay_over_T"]) <= 1:
+                    raise ValueError(f"delay_over_T = {cell['delay_over_T']} is not allowed "
+                                     "for the discrete baseline; label dithering needs "
+                                     "0 ≤ delay_over_T ≤ 1")
+            else:
+                _timing(cell)
+        except ValueError as err:
+            raise ValueError(f"grid cell ({where}): {err}" if where else str(err)) from None
+    if params["scheduler"]:
+        check_scheduler(params["scheduler"])
+    return params
+
+
+def run_grid(params, grid, out_dir):
+    """Run the sweep (resuming what is in ``out_dir``) and write ``out_dir/table.csv``.
+
+    Returns
+    -------
+    rows : list of dict
+        One per cell and seed (see `ctfa_brian.cells.run_cell`).
+    """
+    cells = cells_of(params, grid)
+    rows = run_sweep(cells, out_dir, workers=params["workers"],
+                     scheduler=params["scheduler"] or None,
+                     retry_failed=bool(params["retry_failed"]), label_keys=list(grid))
+    write_table(rows, out_dir / "table.csv")
+    return rows
+
+
+def status_counts(rows):
+    """``{status: count}`` over ``rows``."""
+    counts = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return counts
+
+
+def plot_lines(ax, summary, x_key, series_keys=(), x_of=float, y_key="mean", err_key="std",
+               label_prefix=""):
+    """Mean ± s.d. of ``summary`` entries against ``x_key``, one line per ``series_keys``."""
+    series = {}
+    for entry in summary:
+        series.setdefault(tuple(entry[k] for k in series_keys), []).append(entry)
+    for key, entries in series.items():
+        entries = sorted(entries, key=lambda e: x_of(e[x_key]))
+        label = label_prefix + ", ".join(f"{k} = {v}" for k, v in zip(series_keys, key))
+        ax.errorbar([x_of(e[x_key]) for e in entries], [e[y_key] for e in entries],
+                    yerr=[e[err_key] for e in entries] if err_key else None, marker="o",
+                    capsize=3, label=label or None)
+    return ax
+
+
+def save_figure(fig, path):
+    """Save ``fig`` to ``path`` atomically; return the path."""
+    from ctfa_brian.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
+    return path

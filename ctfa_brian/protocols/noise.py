@@ -1,0 +1,64 @@
+"""Accuracy against integration-noise amplitude (the paper's robustness claim, §1 and §6).
+
+Bacvanski, Ziyin & Poggio (arXiv 2510.18808): the continuous-time networks "stably learn at
+biological timescales, even under temporal mismatches and integration noise". Every rate neuron
+gets ``noise`` × white noise in its τ_prop dynamics (stationary s.d. of z around its drive:
+noise/√2). This protocol trains the same network for every amplitude (grid axis ``noise``) and
+seed and plots test accuracy against it. All positive amplitudes share one compiled project
+(the amplitude goes in through ``run_args``); noise = 0 is a second one.
+"""
+
+from brian2 import ms
+
+from ctfa_brian.protocols._cells import (
+    SWEEP_DEVICE,
+    check_grid,
+    plot_lines,
+    run_grid,
+    save_figure,
+    status_counts,
+    sweep_parameters,
+)
+from ctfa_brian.sweep import aggregate
+
+__all__ = ["DEVICE", "GRID", "NAME", "PARAMETERS", "check", "run"]
+
+NAME = "noise"
+DEVICE = SWEEP_DEVICE
+PARAMETERS = sweep_parameters()
+
+#: Default axis: noise amplitudes.
+GRID = {"noise": (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)}
+
+
+def check(params, grid):
+    """``noise`` must be an axis."""
+    if "noise" not in grid:
+        raise ValueError("grid noise is missing; the noise protocol sweeps it, e.g. "
+                         "noise = [0, 0.1, 0.5]")
+    if params["model"] != "continuous" or "model" in grid:
+        raise ValueError("model = 'discrete' is not allowed in noise; the discrete baseline "
+                         "has no integration noise")
+    return check_grid(params, grid)
+
+
+def run(params, out_dir, grid):
+    """Run (or resume) the sweep; write table.csv and noise.png."""
+    from matplotlib.figure import Figure
+
+    rows = run_grid(params, grid, out_dir)
+    summary = aggregate(rows, list(grid))
+    others = [k for k in grid if k != "noise"]
+    fig = Figure(figsize=(5.5, 3.8), layout="constrained")
+    ax = fig.subplots()
+    plot_lines(ax, summary, "noise", others)
+    ax.set(xlabel="integration-noise amplitude", ylabel="test accuracy", ylim=(0, 1),
+           title=f"{params['dataset']}, {params['rule']}, hidden {params['hidden']}, "
+                 f"T = {params['sample_time'] / ms:g} ms", xscale="symlog")
+    ax.set_xscale("symlog", linthresh=min([g for g in grid["noise"] if g > 0] or [0.01]))
+    if others:
+        ax.legend()
+    figure = save_figure(fig, out_dir / "noise.png")
+    return {"summary": summary, "status_counts": status_counts(rows),
+            "files": {"table": out_dir / "table.csv", "figure": figure,
+                      "cells": out_dir / "cells"}}

@@ -1,0 +1,427 @@
+"""Run many cells — on local cores or a Dask cluster — once each, resumable, into one table.
+
+A sweep is a list of cells (`ctfa_brian.cells`): every combination of the grid values, for
+every seed. `run_sweep`
+
+- skips every cell whose result is already in ``DIR/cells/`` (so running the same command again
+  after Ctrl-C, ``kill -9`` or a crash resumes and recomputes nothing that finished);
+- runs the rest in parallel: in this process (``workers=1``), on local worker processes
+  (``workers=N``), or on a Dask distributed cluster (``scheduler="tcp://host:8786"``); cells of
+  one compiled structure go out together, so each worker compiles or copies a project once;
+- writes each finished cell atomically to ``DIR/cells/<cell_id>.json`` as it finishes; a cell
+  that fails is recorded with its error and does not stop the others;
+- shows a progress bar with cells done, ETA and the current best and worst cell.
+
+`write_table` then writes the tidy table: one row per cell and seed, every parameter a column
+with its unit in the column name (``sample_time_ms``).
+
+Example
+-------
+>>> from ctfa_brian.sweep import expand_grid, run_sweep, write_table     # doctest: +SKIP
+>>> cells = expand_grid(base, {"delay_over_T": [0, 0.5, 1.5]}, seeds=[0, 1])  # doctest: +SKIP
+>>> rows = run_sweep(cells, "runs/delays", workers=2)                    # doctest: +SKIP
+>>> write_table(rows, "runs/delays/table.csv")                           # doctest: +SKIP
+"""
+
+import csv
+import itertools
+import json
+import math
+import os
+import socket
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+from brian2 import Quantity
+from brian2.utils.logger import get_logger
+
+from ctfa_brian.cells import CELL_KEYS, TIME_KEYS, cell_id, run_cell, structure_key
+from ctfa_brian.io import _write_json, parse_quantity
+from ctfa_brian.parameters import format_time
+
+__all__ = ["FINISHED", "aggregate", "check_scheduler", "check_workers", "expand_grid",
+           "load_finished", "run_sweep", "write_table"]
+
+logger = get_logger(__name__)
+
+#: Statuses of a finished cell (not rerun on resume); ``failed`` cells are rerun only with
+#: ``retry_failed``.
+FINISHED = ("ok", "blown up", "failed")
+
+_RESULT_COLUMNS = ("status", "test_accuracy", "test_balanced_accuracy", "train_accuracy",
+                   "delay_ms")
+_TAIL_COLUMNS = ("build_s", "run_s", "wall_s", "worker", "error")
+
+
+# ----------------------------------------------------------------------------------------
+# Cells
+# ----------------------------------------------------------------------------------------
+def _plain(value):
+    if isinstance(value, Quantity):
+        return format_time(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return value
+
+
+def expand_grid(base, grid, seeds):
+    """Every combination of ``grid`` over ``base``, for every seed, as a list of cells.
+
+    Parameters
+    ----------
+    base : dict
+        A value for every key of `ctfa_brian.cells.CELL_KEYS` except ``seed`` (times as
+        `Quantity` or as strings with a unit).
+    grid : dict
+        ``{key: [values]}``; the first key varies slowest. Keys must be cell keys.
+    seeds : sequence of int
+
+    Returns
+    -------
+    list of dict
+        Cells with plain values (times as strings like ``"200 ms"``).
+
+    Raises
+    ------
+    ValueError
+        A grid key that is not a cell key (the message lists them), an empty value list, or
+        no seeds.
+    """
+    valid = [k for k in CELL_KEYS if k != "seed"]
+    for key, values in grid.items():
+        if key not in valid:
+            raise ValueError(f"grid over unknown parameter {key!r}; a grid can vary: "
+                             f"{', '.join(valid)} (seeds: n_seeds)")
+        if isinstance(values, (str, bytes)) or not len(values):
+            raise ValueError(f"grid {key} = {values!r} is empty or not a list; give at least "
+                             f"one value, e.g. grid {key} = [...]")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("no seeds: n_seeds must be ≥ 1")
+    missing = [k for k in valid if k not in base and k not in grid]
+    if missing:
+        raise ValueError(f"sweep base lacks {', '.join(missing)}")
+    cells = []
+    keys = list(grid)
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        for seed in seeds:
+            cell = {k: _plain(base[k]) for k in valid if k not in grid}
+            cell.update({k: _plain(v) for k, v in zip(keys, combo)})
+            cell["seed"] = seed
+            cells.append({k: cell[k] for k in CELL_KEYS})
+    return cells
+
+
+# ----------------------------------------------------------------------------------------
+# Checks (before anything runs)
+# ----------------------------------------------------------------------------------------
+def check_workers(workers):
+    """Return the worker count (``None``: all cores) or raise naming ``workers``."""
+    if workers is None:
+        return os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers = {workers!r} is not allowed; it must be an integer ≥ 1 "
+                         f"(default: all {os.cpu_count()} cores)")
+    return int(workers)
+
+
+def check_scheduler(address, timeout=5.0):
+    """Raise a ValueError unless a Dask scheduler answers at ``address`` (``tcp://host:port``).
+
+    Only opens and closes a TCP connection (no Dask import), so it is cheap enough to run while
+    validating a protocol file.
+    """
+    parsed = urlparse(address if "://" in address else f"tcp://{address}")
+    if parsed.scheme not in ("tcp", "tls") or not parsed.hostname or not parsed.port:
+        raise ValueError(f"scheduler = {address!r} is not a scheduler address; write "
+                         "tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786)")
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise ValueError(f"scheduler = {address!r} is unreachable ({err}); start a Dask "
+                         "scheduler there (dask scheduler) or leave scheduler empty to run "
+                         "on local cores") from None
+    return address
+
+
+# ----------------------------------------------------------------------------------------
+# Files
+# ----------------------------------------------------------------------------------------
+def _cell_path(out_dir, cid):
+    return Path(out_dir) / "cells" / f"{cid}.json"
+
+
+def load_finished(out_dir, cells, retry_failed=False):
+    """``{cell_id: row}`` of the cells in ``cells`` whose results are already in ``out_dir``."""
+    done = {}
+    for cell in cells:
+        cid = cell_id(cell)
+        path = _cell_path(out_dir, cid)
+        if not path.is_file():
+            continue
+        try:
+            row = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):  # not ours or damaged: compute it again
+            continue
+        if row.get("status") in FINISHED and not (retry_failed and row["status"] == "failed"):
+            done[cid] = _restore(row)
+        if row.get("cell_id") != cid:
+            done.pop(cid, None)
+    return done
+
+
+def _restore(row):
+    return {k: (np.nan if v is None and k in _RESULT_COLUMNS else v) for k, v in row.items()}
+
+
+def _save(out_dir, row):
+    _write_json(_cell_path(out_dir, row["cell_id"]), row)
+
+
+# ----------------------------------------------------------------------------------------
+# Execution
+# ----------------------------------------------------------------------------------------
+def _crash_row(cell, message):
+    return {"cell_id": cell_id(cell), **cell, "status": "failed", "error": message,
+            "test_accuracy": np.nan, "train_accuracy": np.nan, "wall_s": np.nan}
+
+
+def _inline(todo, task, project_root):
+    for cell in todo:
+        yield task(cell, project_root)
+
+
+def _local(todo, task, project_root, workers):
+    """Run ``todo`` on a pool of spawned processes; yield rows as they finish.
+
+    If a worker process dies (killed, out of memory), the pool breaks: the cells that were in
+    flight are run again, one at a time, so that a cell that kills its worker is identified
+    and recorded as failed while the others finish.
+    """
+    context = get_context("spawn")
+    pending = list(todo)
+    suspects = []
+    while pending or suspects:
+        if suspects:  # one at a time: a crash now is this cell's
+            cell = suspects.pop(0)
+            with ProcessPoolExecutor(1, mp_context=context) as pool:
+                try:
+                    yield pool.submit(task, cell, project_root).result()
+                except BrokenProcessPool:
+                    yield _crash_row(cell, "the worker process died while running this cell "
+                                           "(killed or out of memory)")
+            continue
+        pool = ProcessPoolExecutor(min(workers, len(pending)), mp_context=context)
+        futures = {}
+        queue = list(pending)
+        try:
+            while queue and len(futures) < 2 * workers:
+                cell = queue.pop(0)
+                futures[pool.submit(task, cell, project_root)] = cell
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    cell = futures.pop(future)
+                    try:
+                        row = future.result()
+                    except BrokenProcessPool:
+                        futures[future] = cell
+                        raise
+                    except Exception as err:  # noqa: BLE001  (a task that raised)
+                        row = _crash_row(cell, f"{type(err).__name__}: {err}")
+                    pending.remove(cell)
+                    yield row
+                    if queue:
+                        nxt = queue.pop(0)
+                        futures[pool.submit(task, nxt, project_root)] = nxt
+        except BrokenProcessPool:
+            in_flight = list(futures.values())
+            logger.warn(f"a sweep worker died; running its {len(in_flight)} cell(s) again "
+                        "one at a time", once=False)
+            for cell in in_flight:
+                pending.remove(cell)
+            suspects.extend(in_flight)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask(todo, task, project_root, scheduler):
+    """Run ``todo`` on the Dask cluster at ``scheduler``; yield rows as they finish."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ValueError(f"scheduler = {scheduler!r} needs dask.distributed: pip install "
+                         "'ctfa_brian[dask]'") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise ValueError(f"scheduler = {scheduler!r} is unreachable: {err}") from None
+    try:
+        futures = {client.submit(task, cell, project_root, pure=False,
+                                 key=f"ctfa-cell-{cell_id(cell)}-{time.time_ns()}"): cell
+                   for cell in todo}
+        for future in as_completed(futures):
+            cell = futures[future]
+            try:
+                yield future.result()
+            except Exception as err:  # noqa: BLE001  (KilledWorker, lost connection, ...)
+                yield _crash_row(cell, f"{type(err).__name__}: {err}")
+    finally:
+        client.close()
+
+
+def _describe(cell, keys):
+    return " ".join(f"{k}={cell[k]}" for k in keys) or cell_id(cell)
+
+
+def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, progress=True,
+              project_root=None, task=None, label_keys=None):
+    """Run every cell of ``cells`` not already finished in ``out_dir``; return all rows.
+
+    Parameters
+    ----------
+    cells : list of dict
+        From `expand_grid`.
+    out_dir : str or Path
+        Results go to ``out_dir/cells/<cell_id>.json``, one file per cell, written atomically.
+    workers : int, optional
+        Local worker processes (default: all cores; 1 runs in this process).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:port``); cells then run on its workers.
+    retry_failed : bool
+        Run cells that failed (an exception, a dead worker) in an earlier attempt again.
+    progress : bool
+        Show a progress bar (cells done, ETA, best and worst cell so far).
+    project_root : str, optional
+        Where compiled standalone projects go (default: the project cache).
+    task : callable(cell, project_root) -> dict, optional
+        What runs one cell (default `ctfa_brian.cells.run_cell`; must be importable by name
+        for worker processes).
+    label_keys : sequence of str, optional
+        The keys that tell cells apart in the progress bar (default: those that vary).
+
+    Returns
+    -------
+    list of dict
+        One row per cell, in the order of ``cells``.
+    """
+    task = task or run_cell
+    workers = check_workers(workers)
+    if scheduler:
+        check_scheduler(scheduler)
+    out = Path(out_dir)
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    ids = [cell_id(c) for c in cells]
+    unique = list({cid: c for cid, c in zip(ids, cells)}.values())
+    done = load_finished(out, unique, retry_failed)
+    todo = [c for c in unique if cell_id(c) not in done]
+    todo.sort(key=structure_key)  # one structure after another: each compiled once per worker
+    if label_keys is None:
+        label_keys = [k for k in CELL_KEYS if len({str(c[k]) for c in cells}) > 1]
+    if done:
+        logger.info(f"resuming: {len(done)} of {len(unique)} cells already finished in {out}")
+    if scheduler:
+        rows = _dask(todo, task, project_root, scheduler)
+    elif workers == 1 or len(todo) <= 1:
+        rows = _inline(todo, task, project_root)
+    else:
+        rows = _local(todo, task, project_root, workers)
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(unique), initial=len(done), unit="cell", desc="sweep",
+                   dynamic_ncols=True)
+    best = worst = None
+    for row in rows:
+        _save(out, row)
+        done[row["cell_id"]] = row
+        acc = row.get("test_accuracy")
+        if acc is not None and np.isfinite(acc):
+            label = _describe(row, label_keys)
+            if best is None or acc > best[0]:
+                best = (acc, label)
+            if worst is None or acc < worst[0]:
+                worst = (acc, label)
+        if bar is not None:
+            if best is not None:
+                bar.set_postfix_str(f"best {best[0]:.3f} ({best[1]}) | worst {worst[0]:.3f} "
+                                    f"({worst[1]})", refresh=False)
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return [done[cid] for cid in ids]
+
+
+# ----------------------------------------------------------------------------------------
+# Tables
+# ----------------------------------------------------------------------------------------
+def _column(key):
+    return f"{key}_ms" if key in TIME_KEYS else key
+
+
+def _value(key, value):
+    if key in TIME_KEYS:
+        return float(parse_quantity(value)) * 1e3
+    return value
+
+
+def write_table(rows, path):
+    """Write the tidy table: one row per cell and seed, every parameter a column.
+
+    Times are in milliseconds with the unit in the column name (``sample_time_ms``); the
+    results follow (``status``, ``test_accuracy``, ``test_balanced_accuracy`` (mean recall
+    over classes), ``train_accuracy``, ``delay_ms`` — Δ as run,
+    per-layer ``angle_layerK_deg``), then timings, the worker and the error of a failed cell.
+    """
+    angles = sorted({k for r in rows for k in r if k.startswith("angle_layer")})
+    header = ["cell_id", *[_column(k) for k in CELL_KEYS], *_RESULT_COLUMNS, *angles,
+              *_TAIL_COLUMNS]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for r in rows:
+            values = [r["cell_id"], *[_value(k, r[k]) for k in CELL_KEYS]]
+            values += [r.get(k, "") for k in (*_RESULT_COLUMNS, *angles, *_TAIL_COLUMNS)]
+            writer.writerow(["" if isinstance(v, float) and math.isnan(v) else v
+                             for v in values])
+    return Path(path)
+
+
+def aggregate(rows, keys):
+    """Mean, std and count of test accuracy over seeds for every combination of ``keys``.
+
+    Returns
+    -------
+    list of dict
+        ``{**{key: value}, "mean", "std", "n", "n_ok", "balanced_mean", "train_mean",
+        "train_std"}`` in the
+        order the combinations first appear; cells that blew up or failed count in ``n`` only
+        (their accuracy is taken as missing, and ``mean`` is NaN if none finished).
+    """
+    groups = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    out = []
+    for combo, members in groups.items():
+        acc = np.array([m["test_accuracy"] for m in members], dtype=float)
+        train = np.array([m["train_accuracy"] for m in members], dtype=float)
+        balanced = np.array([m.get("test_balanced_accuracy", np.nan) for m in members],
+                            dtype=float)
+        balanced = balanced[np.isfinite(balanced)]
+        ok, ok_train = acc[np.isfinite(acc)], train[np.isfinite(train)]
+        out.append({**dict(zip(keys, combo)), "n": len(members), "n_ok": int(ok.size),
+                    "mean": float(ok.mean()) if ok.size else np.nan,
+                    "std": float(ok.std()) if ok.size else np.nan,
+                    "balanced_mean": float(balanced.mean()) if balanced.size else np.nan,
+                    "train_mean": float(ok_train.mean()) if ok_train.size else np.nan,
+                    "train_std": float(ok_train.std()) if ok_train.size else np.nan})
+    return out
