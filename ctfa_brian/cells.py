@@ -32,16 +32,16 @@ __all__ = ["CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "cell_id", "parse_hidden"
            "run_cell", "structure_key"]
 
 #: Every key of a cell, in table order.
-CELL_KEYS = ("model", "dataset", "hidden", "rule", "activation", "loss", "epochs", "n_train",
-             "n_test", "sample_time", "delay_over_T", "tau_pot_over_T", "tau_prop", "tau_dec",
-             "noise", "dt", "device", "seed")
+CELL_KEYS = ("model", "dataset", "hidden", "rule", "activation", "loss", "epochs", "evaluate",
+             "n_train", "n_test", "sample_time", "delay_over_T", "tau_pot_over_T", "tau_prop",
+             "tau_dec", "noise", "dt", "device", "seed")
 
 #: Keys whose values are times (strings with a unit in a cell).
 TIME_KEYS = ("sample_time", "tau_prop", "tau_dec", "dt")
 
 #: Keys that change the compiled code; the others go in through ``run_args``.
 STRUCTURE_KEYS = ("model", "dataset", "hidden", "rule", "activation", "loss", "epochs",
-                  "n_train", "n_test", "sample_time", "dt", "device")
+                  "evaluate", "n_train", "n_test", "sample_time", "dt", "device")
 
 # Per process: the trainer of the structure this process ran last (a standalone device holds
 # one project at a time), and the datasets it has loaded.
@@ -147,7 +147,7 @@ def _trainer(cell, project_root):
     if _CURRENT["key"] == key:
         return _CURRENT["trainer"], 0.0
     model, schedule, _ = _timing(cell)
-    training = Training(epochs=int(cell["epochs"]))
+    training = Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"])
     directory = None
     start = time.perf_counter()
     if devices.is_standalone(cell["device"]):
@@ -190,11 +190,16 @@ def _run_continuous(cell, project_root):
     try:
         result = trainer.run(seed=int(cell["seed"]), **overrides)
     except BlowUpError as err:
-        result = err.partial
+        # learning was unstable: no final accuracy (the last one before is kept apart)
+        partial = err.partial
         row.update(status="blown up", error=f"{err.variable} became NaN or infinite at "
-                                            f"t = {format_time(err.time)}")
-    else:
-        row.update(status="ok", error="")
+                                            f"t = {format_time(err.time)}",
+                   test_accuracy=np.nan, train_accuracy=np.nan, test_balanced_accuracy=np.nan,
+                   run_s=partial.timings.get("run", np.nan),
+                   learning_curve=[c["test_accuracy"] for c in partial.learning_curve])
+        row.update(_angles(partial.weights, len(parse_hidden(cell["hidden"]))))
+        return row
+    row.update(status="ok", error="")
     row.update(test_accuracy=result.test_accuracy, train_accuracy=result.train_accuracy,
                test_balanced_accuracy=result.test_balanced_accuracy,
                run_s=result.timings.get("run", np.nan),

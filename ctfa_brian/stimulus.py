@@ -62,7 +62,8 @@ class Presentation:
         return len(self.labels)
 
 
-def make_presentation(dataset, epochs, evals_per_epoch, seed, final_train_eval=True):
+def make_presentation(dataset, epochs, evals_per_epoch, seed, final_train_eval=True,
+                      curve=True):
     """Lay out training and evaluation periods for ``dataset``.
 
     Parameters
@@ -75,6 +76,10 @@ def make_presentation(dataset, epochs, evals_per_epoch, seed, final_train_eval=T
         Seeds the sample order (reshuffled every epoch).
     final_train_eval : bool
         Evaluate the whole training set (frozen) after the last epoch.
+    curve : bool
+        Evaluate the test set before training and ``evals_per_epoch`` times per epoch (the
+        learning curve); if False, only once, after the last epoch. The training order is the
+        same either way.
 
     Returns
     -------
@@ -89,12 +94,14 @@ def make_presentation(dataset, epochs, evals_per_epoch, seed, final_train_eval=T
         blocks.append(Block(kind, split, start, np.asarray(indices, dtype=int), epoch))
         start += len(indices)
 
-    add("eval", "test", np.arange(n_test), 0.0)
+    if curve:
+        add("eval", "test", np.arange(n_test), 0.0)
     for epoch in range(epochs):
         order = rng.permutation(n_train)
         for k, chunk in enumerate(np.array_split(order, evals_per_epoch)):
             add("train", "train", chunk, epoch + k / evals_per_epoch)
-            add("eval", "test", np.arange(n_test), epoch + (k + 1) / evals_per_epoch)
+            if curve or (epoch == epochs - 1 and k == evals_per_epoch - 1):
+                add("eval", "test", np.arange(n_test), epoch + (k + 1) / evals_per_epoch)
     if final_train_eval:
         add("eval", "train", np.arange(n_train), float(epochs))
 

@@ -323,7 +323,10 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
     unique = list({cid: c for cid, c in zip(ids, cells)}.values())
     done = load_finished(out, unique, retry_failed)
     todo = [c for c in unique if cell_id(c) not in done]
-    todo.sort(key=structure_key)  # one structure after another: each compiled once per worker
+    # Longest cells first (fewer idle workers at the end), one structure after another (each
+    # compiled or copied once per worker).
+    todo.sort(key=lambda c: (-float(parse_quantity(c["sample_time"])) * int(c["epochs"]),
+                             structure_key(c)))
     if label_keys is None:
         label_keys = [k for k in CELL_KEYS if len({str(c[k]) for c in cells}) > 1]
     if done:

@@ -168,7 +168,9 @@ class Trainer:
     # ------------------------------------------------------------------------------------
     def _presentation(self, seed):
         t = self.training
-        return make_presentation(self.dataset, t.epochs, t.evals_per_epoch, seed)
+        curve = t.evaluate == "curve"
+        return make_presentation(self.dataset, t.epochs, t.evals_per_epoch, seed,
+                                 final_train_eval=curve, curve=curve)
 
     def _structure_key(self, presentation):
         m, s = self.model, self.schedule

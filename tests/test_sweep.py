@@ -26,7 +26,8 @@ from ctfa_brian.sweep import (
 HERE = Path(__file__).resolve().parent
 
 BASE = {"model": "continuous", "dataset": "circles", "hidden": "24", "rule": "kp",
-        "activation": "relu", "loss": "cross_entropy", "epochs": 2, "n_train": 0, "n_test": 0,
+        "activation": "relu", "loss": "cross_entropy", "epochs": 2, "evaluate": "curve",
+        "n_train": 0, "n_test": 0,
         "sample_time": "100 ms", "delay_over_T": 0.0, "tau_pot_over_T": 40.0,
         "tau_prop": "10 ms", "tau_dec": "20 min", "noise": 0.0, "dt": "1 ms",
         "device": "numpy"}

@@ -23,7 +23,8 @@ __all__ = ["NETWORK_PARAMETERS", "SWEEP_DATASETS", "SWEEP_DEVICE", "check", "plo
 #: Parameters every network sweep takes.
 NETWORK_PARAMETERS = {
     "datasets": Parameter("str", "digits,circles", "comma-separated datasets to sweep on"),
-    "hidden": Parameter("int", 49, "width of the one hidden layer on digits", ge=1),
+    "hidden": Parameter("str", "49", "hidden layers on digits: widths separated by commas; "
+                        "several architectures separated by ';' (\"49;49,32\")"),
     "hidden_circles": Parameter("int", 24, "width of the hidden layer on circles", ge=1),
     "rule": Parameter("str", "kp", "learning rule",
                       choices=("sgd", "fa", "kp", "dfa", "direct-kp")),
@@ -46,8 +47,24 @@ SWEEP_DEVICE = Parameter("str", "cpp_standalone", "Brian2 device (cpp_standalone
 SWEEP_DATASETS = ("digits", "circles")
 
 
+def architectures(text):
+    """``"49;49,32"`` → ``[(49,), (49, 32)]``; raise a ValueError naming ``hidden``."""
+    from ctfa_brian.cells import parse_hidden
+
+    archs = [parse_hidden(part) for part in str(text).split(";") if part.strip()]
+    if not archs or any(not a for a in archs):
+        raise ValueError(f"hidden = {text!r} is not allowed; give widths separated by commas "
+                         "and architectures by ';', e.g. hidden = \"49;49,32\"")
+    return archs
+
+
+def _label(name, hidden, several):
+    return f"{name} {'-'.join(map(str, hidden))}" if several else name
+
+
 def check(params):
     """Cross-parameter checks of a network sweep (before anything is written)."""
+    architectures(params["hidden"])
     names = [d.strip() for d in params["datasets"].split(",") if d.strip()]
     bad = [n for n in names if n not in SWEEP_DATASETS]
     if not names or bad:
@@ -75,31 +92,38 @@ def sweep(params, values, build_model, run_overrides, directory):
         The validated protocol parameters.
     values : sequence
         The swept values (ratios).
-    build_model : callable(params, dataset name, hidden) -> ModelParameters
+    build_model : callable(params, dataset name, hidden tuple) -> ModelParameters
         The model the project is built with (its structure is shared by all values).
     run_overrides : callable(value) -> dict
         ``Trainer.run`` overrides for one value (Quantities).
     directory : Path
-        Where the standalone projects go (one per dataset).
+        Where the standalone projects go (one per dataset and architecture).
     """
     rows, recordings = [], {}
     schedule = Schedule(sample_time=params["sample_time"], dt=params["dt"])
-    for name in [d.strip() for d in params["datasets"].split(",") if d.strip()]:
+    digits_archs = architectures(params["hidden"])
+    networks = [(name, hidden, len(digits_archs) > 1 and name != "circles")
+                for name in [d.strip() for d in params["datasets"].split(",") if d.strip()]
+                for hidden in ([(params["hidden_circles"],)] if name == "circles"
+                               else digits_archs)]
+    for name, hidden, several in networks:
         ds = _dataset(name, params)
-        hidden = params["hidden_circles"] if name == "circles" else params["hidden"]
+        label = _label(name, hidden, several)
         model = build_model(params, name, hidden)
         recording = Recording({"output": "all"}, {"W1": [0, 1, 2]}, dt=10 * ms)
         trainer = Trainer(ds, model, schedule, Training(epochs=params["epochs"]),
-                          device=params["device"], directory=str(directory / name),
+                          device=params["device"],
+                          directory=str(directory / label.replace(" ", "_")),
                           recording=recording)
         for value in values:
             for seed in range(params["seed"], params["seed"] + params["n_seeds"]):
-                row = {"dataset": name, "hidden": hidden, "value": float(value), "seed": seed}
+                row = {"dataset": label, "hidden": ",".join(map(str, hidden)),
+                       "value": float(value), "seed": seed}
                 try:
                     result = trainer.run(seed=seed, **run_overrides(value))
                     row.update(test_accuracy=result.test_accuracy,
                                train_accuracy=result.train_accuracy, status="ok")
-                    recordings.setdefault(name, (trainer, result))
+                    recordings.setdefault(label, (trainer, result))
                 except BlowUpError as err:
                     row.update(test_accuracy=float("nan"), train_accuracy=float("nan"),
                                status=f"blown up: {err.variable} at "

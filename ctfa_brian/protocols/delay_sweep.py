@@ -31,7 +31,7 @@ __all__ = ["DEVICE", "GRID", "NAME", "PARAMETERS", "check", "plot_heatmaps", "ru
 
 NAME = "delay_sweep"
 DEVICE = SWEEP_DEVICE
-PARAMETERS = sweep_parameters(rule="direct-kp")
+PARAMETERS = sweep_parameters(rule="direct-kp", evaluate="final")
 
 #: Default axes: Δ/T × T.
 GRID = {

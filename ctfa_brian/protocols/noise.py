@@ -25,7 +25,7 @@ __all__ = ["DEVICE", "GRID", "NAME", "PARAMETERS", "check", "run"]
 
 NAME = "noise"
 DEVICE = SWEEP_DEVICE
-PARAMETERS = sweep_parameters()
+PARAMETERS = sweep_parameters(evaluate="final")
 
 #: Default axis: noise amplitudes.
 GRID = {"noise": (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)}

@@ -45,7 +45,7 @@ PARAMETERS = {
 
 def _model(params, dataset, hidden):
     tau_pot = params["tau_pot_circles"] if dataset == "circles" else params["tau_pot"]
-    return ModelParameters(hidden=(hidden,), rule=params["rule"], tau_prop=params["tau_prop"],
+    return ModelParameters(hidden=hidden, rule=params["rule"], tau_prop=params["tau_prop"],
                            tau_pot_w=tau_pot, tau_pot_v=tau_pot,
                            tau_elig=params["tau_elig_ratios"][0] * params["sample_time"],
                            eligibility=params["eligibility"])

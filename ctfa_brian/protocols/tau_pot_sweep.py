@@ -37,7 +37,7 @@ PARAMETERS = {
 
 def _model(params, dataset, hidden):  # τ_pot itself is set per run from the ratio
     tau_pot = params["tau_pot_ratios"][0] * params["sample_time"]
-    return ModelParameters(hidden=(hidden,), rule=params["rule"], tau_prop=params["tau_prop"],
+    return ModelParameters(hidden=hidden, rule=params["rule"], tau_prop=params["tau_prop"],
                            tau_pot_w=tau_pot, tau_pot_v=tau_pot)
 
 
