@@ -61,6 +61,7 @@ def _simulated_seconds(row, n_train=1347, n_test=450):
 def _naive_cell(cell, directory):
     """Build (compile) a fresh project for ``cell`` and run it; return (compile, run) s."""
     from ctfa_brian import cells as cellmod
+    from ctfa_brian.guard import BlowUpError
     from ctfa_brian.parameters import Training
     from ctfa_brian.training import Trainer
 
@@ -72,8 +73,11 @@ def _naive_cell(cell, directory):
     trainer.build()
     compiled = time.perf_counter() - start
     start = time.perf_counter()
-    result = trainer.run(seed=cell["seed"], **overrides)
-    return compiled, time.perf_counter() - start, result.test_accuracy
+    try:
+        accuracy = trainer.run(seed=cell["seed"], **overrides).test_accuracy
+    except BlowUpError:  # a result like any other (the sweep records it as "blown up")
+        accuracy = float("nan")
+    return compiled, time.perf_counter() - start, accuracy
 
 
 def main(argv=None):

@@ -14,6 +14,7 @@ through ``run_args``.
 """
 
 import atexit
+import gc
 import hashlib
 import json
 import os
@@ -137,6 +138,18 @@ def _private_copy(shared):
     return private
 
 
+def _release():
+    """Forget the standalone project of this process and free its objects (and their names)."""
+    from brian2 import get_device
+
+    from ctfa_brian import device as devices
+
+    current = get_device()
+    if devices.is_standalone(type(current).__name__):
+        current.reinit()  # the device holds the code objects until then
+    gc.collect()
+
+
 def _trainer(cell, project_root):
     """The trainer for ``cell``'s structure in this process (built once per structure)."""
     from ctfa_brian import device as devices
@@ -146,6 +159,11 @@ def _trainer(cell, project_root):
     key = structure_key(cell)
     if _CURRENT["key"] == key:
         return _CURRENT["trainer"], 0.0
+    # Free the Brian objects of the previous structure first: objects still alive keep their
+    # names, the new ones would get a suffix (W1_stateupdater_codeobject_1, ...), and changed
+    # file names mean a full recompilation of the project copy.
+    _CURRENT.update(key=None, trainer=None)
+    _release()
     model, schedule, _ = _timing(cell)
     training = Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"])
     directory = None
@@ -160,6 +178,7 @@ def _trainer(cell, project_root):
                 Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
                         directory=shared).build()
                 open(os.path.join(shared, "ctfa_complete"), "w").close()
+                _release()  # the names again, for the copy below
         directory = _private_copy(shared)
     trainer = Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
                       directory=directory)

@@ -24,7 +24,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError
 __all__ = ["build_parser", "main"]
 
 #: Exit statuses.
-EXIT_OK, EXIT_USAGE, EXIT_BLOWN_UP = 0, 2, 3
+EXIT_OK, EXIT_USAGE, EXIT_BLOWN_UP, EXIT_INTERRUPTED = 0, 2, 3, 130
 
 #: Options that take a time; ``--delay -50ms`` is rewritten to ``--delay=-50ms`` for argparse.
 _TIME_OPTIONS = {
@@ -373,7 +373,15 @@ def _run_protocol(args, argv):
             raise ValueError(f"--out {str(out)!r} exists and is not a directory")
     except (ValueError, DimensionMismatchError) as err:
         return _fail(err)
-    results = run_protocol(config, out, argv=["ctfa", *argv])
+    try:
+        results = run_protocol(config, out, argv=["ctfa", *argv])
+    except KeyboardInterrupt:
+        done = len(list((out / "cells").glob("*.json"))) if (out / "cells").is_dir() else 0
+        print(f"ctfa: interrupted; {done} finished cell(s) are kept in {out / 'cells'}"
+              if done else "ctfa: interrupted", file=sys.stderr)
+        if done:
+            print("ctfa: run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     checks = results.get("checks", {})
     failed = [name for name, ok in checks.items() if not ok]
     if "status_counts" in results:  # a sweep: how its cells ended
@@ -393,7 +401,8 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 2 for bad input (nothing written), 3 if the simulation blew up.
+        0 on success, 2 for bad input (nothing written), 3 if the simulation blew up, 130
+        if a protocol run was interrupted (Ctrl-C; a sweep keeps its finished cells).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()

@@ -67,8 +67,10 @@ def _panels(summary, grid):
 def plot_heatmaps(path, summary, grid, title=""):
     """Heatmaps of mean accuracy: Δ/T across, T down, one panel per other grid value.
 
-    Each cell shows mean ± s.d. over seeds; dotted lines mark |Δ| = T.
+    Each cell shows mean ± s.d. over the seeds that finished; grey: every seed blew up
+    (unstable learning); dotted lines mark |Δ| = T.
     """
+    import matplotlib
     from matplotlib.figure import Figure
 
     panels = _panels(summary, grid)
@@ -84,14 +86,16 @@ def plot_heatmaps(path, summary, grid, title=""):
         for e in entries:
             i, j = times.index(e["sample_time"]), ratios.index(float(e["delay_over_T"]))
             grid_mean[i, j], grid_std[i, j] = e["mean"], e["std"]
-        image = ax.imshow(grid_mean, vmin=0, vmax=1, cmap="viridis", origin="lower",
-                          aspect="auto")
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.8")
+        image = ax.imshow(np.ma.masked_invalid(grid_mean), vmin=0, vmax=1, cmap=cmap,
+                          origin="lower", aspect="auto")
         for i in range(len(times)):
             for j in range(len(ratios)):
-                text = ("×" if np.isnan(grid_mean[i, j])
+                failed = np.isnan(grid_mean[i, j])
+                text = ("blew\nup" if failed
                         else f"{grid_mean[i, j]:.2f}\n±{grid_std[i, j]:.2f}")
                 ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
-                        color="white" if not grid_mean[i, j] > 0.6 else "black")
+                        color="black" if failed or grid_mean[i, j] > 0.6 else "white")
         for r in (-1.0, 1.0):  # |Δ| = T, in data coordinates between the columns
             x = np.interp(r, ratios, np.arange(len(ratios)), left=np.nan, right=np.nan)
             if np.isfinite(x):
@@ -99,7 +103,7 @@ def plot_heatmaps(path, summary, grid, title=""):
         ax.set_xticks(range(len(ratios)), [f"{r:g}" for r in ratios])
         ax.set_yticks(range(len(times)), times)
         ax.set_xlabel("Δ / T")
-        ax.set_title(", ".join(f"{k} = {v}" for k, v in key) or title, fontsize=9)
+        ax.set_title(", ".join(f"{k} = {v}" for k, v in key), fontsize=9)
     axes[0].set_ylabel("sample time T")
     fig.colorbar(image, ax=list(axes), label="test accuracy", shrink=0.9)
     if title:
