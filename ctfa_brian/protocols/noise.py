@@ -54,8 +54,12 @@ def run(params, out_dir, grid):
     plot_lines(ax, summary, "noise", others)
     ax.set(xlabel="integration-noise amplitude", ylabel="test accuracy", ylim=(0, 1),
            title=f"{params['dataset']}, {params['rule']}, hidden {params['hidden']}, "
-                 f"T = {params['sample_time'] / ms:g} ms", xscale="symlog")
-    ax.set_xscale("symlog", linthresh=min([g for g in grid["noise"] if g > 0] or [0.01]))
+                 f"T = {params['sample_time'] / ms:g} ms")
+    positive = sorted(g for g in grid["noise"] if g > 0)
+    if positive and positive[-1] / positive[0] > 10:  # linear near 0, logarithmic above
+        ax.set_xscale("symlog", linthresh=positive[0], linscale=0.5)
+        ax.set_xlim(0, positive[-1] * 1.3)
+        ax.set_xticks([0, *positive], ["0", *[f"{g:g}" for g in positive]])
     if others:
         ax.legend()
     figure = save_figure(fig, out_dir / "noise.png")
