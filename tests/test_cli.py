@@ -43,10 +43,12 @@ def test_train_succeeds_and_writes_files(trained):
 
 def test_results_json(trained):
     results = json.loads((trained[1] / "results.json").read_text())
-    assert set(results) == {"status", "test_accuracy", "train_accuracy", "learning_curve",
-                            "online_train_accuracy", "timings_s"}
+    assert set(results) == {"status", "test_accuracy", "test_balanced_accuracy",
+                            "train_accuracy", "learning_curve", "online_train_accuracy",
+                            "timings_s"}
     assert results["status"] == "ok"
     assert 0 <= results["test_accuracy"] <= 1
+    assert 0.1 <= results["test_balanced_accuracy"] <= 1
     assert 0 <= results["train_accuracy"] <= 1
     curve = results["learning_curve"]
     assert len(curve) == EPOCHS * EVALS + 1
@@ -72,7 +74,8 @@ def test_manifest_json(trained):
     assert model["tau_pot_v"] == "2 s"  # --tau-pot-v defaults to --tau-pot
     assert schedule["sample_time"] == "20 ms"
     assert schedule["buffer_time"] == "2 ms"
-    assert manifest["training"] == {"epochs": EPOCHS, "evals_per_epoch": EVALS, "seed": 5}
+    assert manifest["training"] == {"epochs": EPOCHS, "evals_per_epoch": EVALS, "seed": 5,
+                                    "evaluate": "curve"}
     assert manifest["extra"] == {"n_train": 16, "n_test": 8, "record": False}
     assert manifest["command_line"][:2] == ["ctfa", "train"]
     assert "--tau-pot" in manifest["command_line"]

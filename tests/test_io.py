@@ -109,6 +109,7 @@ def _fake_result(recordings=None, test=0.75):
         weights={"W1": np.zeros((2, 3))},
         recordings=recordings or {},
         readout=np.zeros((4, 2)),
+        test_confusion=np.array([[3, 1], [0, 4]]),  # recalls 0.75 and 1
         timings={"build": 0.25, "run": np.float64(1.5)},
     )
 
@@ -124,6 +125,7 @@ def test_write_results_writes_both_files(tmp_path):
     assert results == {
         "status": "ok",
         "test_accuracy": 0.75,
+        "test_balanced_accuracy": 0.875,
         "train_accuracy": 0.8,
         "learning_curve": [{"epoch": 0.0, "test_accuracy": 0.5},
                            {"epoch": 1.0, "test_accuracy": 0.75}],
@@ -184,7 +186,8 @@ def test_make_manifest_has_units_versions_and_command_line():
     assert manifest["model"]["tau_pot_w"] == "2 s"
     assert manifest["schedule"]["sample_time"] == "100 ms"
     assert manifest["schedule"]["delay"] == "-20 ms"
-    assert manifest["training"] == {"epochs": 2, "evals_per_epoch": 1, "seed": 7}
+    assert manifest["training"] == {"epochs": 2, "evals_per_epoch": 1, "seed": 7,
+                                    "evaluate": "curve"}
     versions = manifest["versions"]
     assert set(versions) == {"ctfa_brian", "brian2", "numpy", "neo", "python"}
     assert versions["ctfa_brian"] == ctfa_brian.__version__
