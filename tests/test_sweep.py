@@ -174,3 +174,19 @@ def test_dask_local_cluster_runs_the_same_cells(tmp_path):
     finally:
         cluster.close()
     assert np.isfinite([r["test_accuracy"] for r in rows]).all()
+
+
+def test_final_evaluation_keeps_the_training_order_and_drops_the_curve():
+    from ctfa_brian.datasets import load_dataset
+    from ctfa_brian.stimulus import make_presentation
+
+    ds = load_dataset("circles")
+    curve = make_presentation(ds, 3, 1, seed=4)
+    final = make_presentation(ds, 3, 1, seed=4, final_train_eval=False, curve=False)
+    kinds = [(b.kind, b.split) for b in final.blocks]
+    assert kinds == [("train", "train")] * 3 + [("eval", "test")]
+    train = [b.indices for b in curve.blocks if b.kind == "train"]
+    assert all(np.array_equal(a, b.indices) for a, b in zip(train, final.blocks[:3]))
+    n_train, n_test = len(ds.y_train), len(ds.y_test)
+    assert final.n_periods == 3 * n_train + n_test
+    assert curve.n_periods == 3 * n_train + 4 * n_test + n_train
