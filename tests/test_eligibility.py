@@ -11,10 +11,11 @@ def test_short_trace_reduces_to_the_ungated_rule():
     ds = load_dataset("digits").subset(300, 150)
     schedule = Schedule(sample_time=100 * ms)
     kw = dict(hidden=(16,), tau_pot_w=2 * second, tau_pot_v=2 * second)
+    # cpp_standalone: two short compilations instead of Cython compiling every code object
     plain = Trainer(ds, ModelParameters(**kw), schedule, Training(epochs=2),
-                    device="runtime").run()
+                    device="cpp_standalone").run()
     gated = Trainer(ds, ModelParameters(tau_elig=1 * ms, **kw), schedule, Training(epochs=2),
-                    device="runtime").run()
+                    device="cpp_standalone").run()
     assert plain.test_accuracy > plain.learning_curve[0]["test_accuracy"] + 0.3  # it learned
     curve = [p["test_accuracy"] for p in plain.learning_curve]
     gated_curve = [p["test_accuracy"] for p in gated.learning_curve]
