@@ -120,8 +120,10 @@ def run(params, out_dir, grid):
     """Run (or resume) the sweep; write table.csv, delay_sweep.png and the summary."""
     rows = run_grid(params, grid, out_dir)
     summary = summarise(rows, grid)
-    title = (f"{params['dataset']}, {params['rule']}, hidden {params['hidden']}, "
-             f"τ_prop = {params['tau_prop'] / ms:g} ms")
+    hidden = "" if "hidden" in grid else f"hidden {params['hidden']}, "
+    title = (f"{params['dataset']}, {params['rule']}, {hidden}"
+             f"τ_prop = {params['tau_prop'] / ms:g} ms, τ_pot = {params['tau_pot_over_T']:g} T, "
+             f"{params['epochs']} epochs, {params['n_seeds']} seed(s)")
     figure = plot_heatmaps(out_dir / "delay_sweep.png", summary, grid, title=title)
     return {"summary": summary, "status_counts": status_counts(rows),
             "files": {"table": out_dir / "table.csv", "figure": figure,
