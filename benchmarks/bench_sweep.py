@@ -46,16 +46,16 @@ TARGET_S = 600.0
 SYNAPSES = 64 * 49 + 49 * 10 + 49 * 10
 
 
-def _simulated_seconds(row, n_train=1347, n_test=450):
-    """Simulated time of one digits cell: training periods plus the frozen evaluations."""
+def _simulated_seconds(row):
+    """Simulated time of one cell: its periods (training and evaluation) times T."""
+    from ctfa_brian import cells as cellmod
     from ctfa_brian.io import parse_quantity
+    from ctfa_brian.stimulus import make_presentation
 
-    epochs = int(row["epochs"])
-    if row["evaluate"] == "final":  # one test evaluation at the end
-        periods = epochs * n_train + n_test
-    else:  # learning curve: test before and after every epoch, then the training set
-        periods = epochs * n_train + (epochs + 1) * n_test + n_train
-    return periods * float(parse_quantity(row["sample_time"]))
+    curve = row["evaluate"] == "curve"
+    presentation = make_presentation(cellmod._dataset(row), int(row["epochs"]), 1, 0,
+                                     final_train_eval=curve, curve=curve)
+    return presentation.n_periods * float(parse_quantity(row["sample_time"]))
 
 
 def _naive_cell(cell, directory):

@@ -29,7 +29,7 @@ from brian2.utils.filelock import FileLock
 from ctfa_brian.io import parse_quantity
 from ctfa_brian.parameters import format_time
 
-__all__ = ["CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "cell_id", "parse_hidden",
+__all__ = ["CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "cell_id", "load_subset", "parse_hidden",
            "run_cell", "structure_key"]
 
 #: Every key of a cell, in table order.
@@ -85,15 +85,20 @@ def _quantity(cell, key):
     return parse_quantity(cell[key])
 
 
-def _dataset(cell):
+def load_subset(name, n_train=0, n_test=0):
+    """Dataset ``name`` with its first ``n_train`` / ``n_test`` samples (0, or more than there
+    are: all)."""
     from ctfa_brian.datasets import load_dataset
 
+    ds = load_dataset(name)
+    return ds.subset(min(n_train or len(ds.y_train), len(ds.y_train)),
+                     min(n_test or len(ds.y_test), len(ds.y_test)))
+
+
+def _dataset(cell):
     key = (cell["dataset"], int(cell["n_train"]), int(cell["n_test"]))
     if key not in _DATASETS:
-        ds = load_dataset(cell["dataset"])
-        n_train = int(cell["n_train"]) or len(ds.y_train)
-        n_test = int(cell["n_test"]) or len(ds.y_test)
-        _DATASETS[key] = ds.subset(min(n_train, len(ds.y_train)), min(n_test, len(ds.y_test)))
+        _DATASETS[key] = load_subset(*key)
     return _DATASETS[key]
 
 

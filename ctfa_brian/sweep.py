@@ -171,10 +171,9 @@ def load_finished(out_dir, cells, retry_failed=False):
             row = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):  # not ours or damaged: compute it again
             continue
-        if row.get("status") in FINISHED and not (retry_failed and row["status"] == "failed"):
+        if row.get("cell_id") == cid and row.get("status") in FINISHED \
+                and not (retry_failed and row["status"] == "failed"):
             done[cid] = _restore(row)
-        if row.get("cell_id") != cid:
-            done.pop(cid, None)
     return done
 
 

@@ -14,7 +14,8 @@ from ctfa_brian.protocols.runner import Parameter
 from ctfa_brian.sweep import check_scheduler, expand_grid, run_sweep, write_table
 
 __all__ = ["CELL_PARAMETERS", "SWEEP_DEVICE", "SWEEP_OPTIONS", "cells_of", "check_grid",
-           "plot_lines", "run_grid", "save_figure", "status_counts", "sweep_parameters"]
+           "check_sweep", "plot_lines", "run_grid", "save_figure", "status_counts",
+           "sweep_parameters"]
 
 _RULES = ("sgd", "fa", "kp", "dfa", "direct-kp")
 
@@ -82,6 +83,19 @@ def cells_of(params, grid):
     base = {k: params[k] for k in CELL_KEYS if k not in ("seed",)}
     seeds = range(params["seed"], params["seed"] + params["n_seeds"])
     return expand_grid(base, grid, seeds)
+
+
+def check_sweep(params, grid, name, axes, example="", continuous_only=True):
+    """A sweep protocol's checks: its required grid ``axes``, continuous cells only (unless
+    ``continuous_only`` is False), then `check_grid`."""
+    for axis in axes:
+        if axis not in grid:
+            raise ValueError(f"grid {axis} is missing; {name} sweeps {' and '.join(axes)}"
+                             + (f", e.g. {example}" if example else ""))
+    if continuous_only and (params["model"] != "continuous" or "model" in grid):
+        raise ValueError(f"model = 'discrete' is not allowed in {name}; the discrete-time "
+                         "baseline is the baselines protocol")
+    return check_grid(params, grid)
 
 
 def check_grid(params, grid):

@@ -10,7 +10,6 @@ import csv
 import numpy as np
 from brian2 import ms
 
-from ctfa_brian.datasets import load_dataset
 from ctfa_brian.guard import BlowUpError
 from ctfa_brian.network import Recording
 from ctfa_brian.parameters import Schedule, Training, format_time
@@ -77,10 +76,9 @@ def check(params):
 
 
 def _dataset(name, params):
-    ds = load_dataset(name)
-    n_train = params["n_train"] or len(ds.y_train)
-    n_test = params["n_test"] or len(ds.y_test)
-    return ds.subset(min(n_train, len(ds.y_train)), min(n_test, len(ds.y_test)))
+    from ctfa_brian.cells import load_subset
+
+    return load_subset(name, params["n_train"], params["n_test"])
 
 
 def sweep(params, values, build_model, run_overrides, directory):

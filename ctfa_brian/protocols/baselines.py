@@ -19,7 +19,7 @@ from brian2 import ms
 
 from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
-    check_grid,
+    check_sweep,
     plot_lines,
     run_grid,
     save_figure,
@@ -44,11 +44,9 @@ GRID = {
 
 
 def check(params, grid):
-    """``model`` must be an axis; discrete cells need 0 ≤ Δ/T ≤ 1."""
-    if "model" not in grid:
-        raise ValueError("grid model is missing; baselines compares model = [\"continuous\", "
-                         "\"discrete\"]")
-    return check_grid(params, grid)
+    """``model`` must be an axis; discrete cells need 0 ≤ Δ/T ≤ 1 (`check_grid`)."""
+    return check_sweep(params, grid, NAME, ("model",),
+                       example='model = ["continuous", "discrete"]', continuous_only=False)
 
 
 def _fmt(mean, std):

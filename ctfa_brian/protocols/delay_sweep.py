@@ -19,7 +19,7 @@ from brian2 import ms
 from ctfa_brian.io import parse_quantity
 from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
-    check_grid,
+    check_sweep,
     run_grid,
     save_figure,
     status_counts,
@@ -45,14 +45,7 @@ _AXES = ("delay_over_T", "sample_time")
 
 def check(params, grid):
     """Both heatmap axes must be in the grid; every cell must be a valid run."""
-    for axis in _AXES:
-        if axis not in grid:
-            raise ValueError(f"grid {axis} is missing; delay_sweep needs both "
-                             f"{' and '.join(_AXES)} axes")
-    if params["model"] != "continuous" or "model" in grid:
-        raise ValueError("model = 'discrete' is not allowed in delay_sweep; the discrete "
-                         "baseline is the baselines protocol")
-    return check_grid(params, grid)
+    return check_sweep(params, grid, NAME, _AXES)
 
 
 def _panels(summary, grid):

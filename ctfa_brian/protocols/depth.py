@@ -14,7 +14,7 @@ from brian2 import ms
 from ctfa_brian.cells import parse_hidden
 from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
-    check_grid,
+    check_sweep,
     run_grid,
     save_figure,
     status_counts,
@@ -34,14 +34,8 @@ GRID = {"hidden": ("24", "24,24", "24,24,24")}
 
 
 def check(params, grid):
-    """``hidden`` must be an axis; layerwise rules only make per-layer angles meaningful."""
-    if "hidden" not in grid:
-        raise ValueError("grid hidden is missing; depth sweeps the hidden layers, e.g. "
-                         "hidden = [\"24\", \"24,24\"]")
-    if params["model"] != "continuous" or "model" in grid:
-        raise ValueError("model = 'discrete' is not allowed in depth; the discrete baseline is "
-                         "the baselines protocol")
-    return check_grid(params, grid)
+    """``hidden`` must be an axis; every cell must be a valid run."""
+    return check_sweep(params, grid, NAME, ("hidden",), example='hidden = ["24", "24,24"]')
 
 
 def summarise(rows, grid):

@@ -12,7 +12,7 @@ from brian2 import ms
 
 from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
-    check_grid,
+    check_sweep,
     plot_lines,
     run_grid,
     save_figure,
@@ -32,14 +32,8 @@ GRID = {"noise": (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)}
 
 
 def check(params, grid):
-    """``noise`` must be an axis."""
-    if "noise" not in grid:
-        raise ValueError("grid noise is missing; the noise protocol sweeps it, e.g. "
-                         "noise = [0, 0.1, 0.5]")
-    if params["model"] != "continuous" or "model" in grid:
-        raise ValueError("model = 'discrete' is not allowed in noise; the discrete baseline "
-                         "has no integration noise")
-    return check_grid(params, grid)
+    """``noise`` must be an axis; every cell must be a valid run."""
+    return check_sweep(params, grid, NAME, ("noise",), example="noise = [0, 0.1, 0.5]")
 
 
 def run(params, out_dir, grid):
