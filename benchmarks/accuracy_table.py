@@ -1,8 +1,10 @@
 """Accuracies behind the acceptance tests, over several seeds (cpp_standalone).
 
-Usage: ``python benchmarks/accuracy_table.py [--seeds 3] [--out table.md]``. Each configuration
-is compiled once and run for every seed (and every delay) through run_args. Prints a Markdown
-table: configuration, mean ± s.d. of the final frozen test accuracy, and the single values.
+Usage: ``python benchmarks/accuracy_table.py [--seeds 3] [--variant rate|spiking|both]
+[--out table.md]``. Each configuration is compiled once and run for every seed (and every
+delay) through run_args. Prints a Markdown table: configuration, mean ± s.d. of the final
+frozen test accuracy, and the single values. The spiking configurations are the spiking
+variant's acceptance tests (tests/test_spiking.py): dt = 0.5 ms, max_rate 200 Hz.
 """
 
 import argparse
@@ -10,7 +12,7 @@ import tempfile
 import time
 
 import numpy as np
-from brian2 import ms, second
+from brian2 import Hz, ms, second
 
 from ctfa_brian import ModelParameters, Schedule, Trainer, Training, load_dataset
 
@@ -27,17 +29,38 @@ CONFIGS = [
      [0, -0.25, 0.5, -1.0, 1.0]),
 ]
 
+SPIKING_CIRCLES = dict(schedule=Schedule(sample_time=100 * ms, dt=0.5 * ms), epochs=10,
+                       tau=dict(tau_pot_w=4 * second, tau_pot_v=4 * second))
+SPIKING_DIGITS = dict(schedule=Schedule(dt=0.5 * ms), epochs=4, tau={})
+SPIKING = dict(variant="spiking", max_rate=200 * Hz)
+SPIKING_CONFIGS = [
+    ("circles", (24,), "kp", {**SPIKING_CIRCLES, "model": {**SPIKING, "neuron": "lif"}}, [0]),
+    ("circles", (24,), "kp", {**SPIKING_CIRCLES, "model": {**SPIKING, "neuron": "poisson"}},
+     [0]),
+    ("circles", (24,), "kp", {**SPIKING_CIRCLES, "model": {**SPIKING, "loss": "squared"}}, [0]),
+    ("digits", (49,), "kp", {**SPIKING_DIGITS, "model": {**SPIKING, "neuron": "lif"}}, [0]),
+    ("digits", (49,), "kp", {**SPIKING_DIGITS, "model": {**SPIKING, "neuron": "poisson"}}, [0]),
+    ("digits", (49,), "fa", {**SPIKING_DIGITS, "model": {**SPIKING, "neuron": "lif"}}, [0]),
+    ("digits", (49,), "kp", {**SPIKING_DIGITS, "model": SPIKING}, [-0.25, 0.5, -1.0, 1.0]),
+]
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--variant", choices=("rate", "spiking", "both"), default="rate")
     parser.add_argument("--out")
     args = parser.parse_args()
-    rows = ["| dataset | hidden | rule | T | τ_pot | epochs | Δ/T | test accuracy (mean ± s.d.) "
-            "| per seed |", "|---|---|---|---|---|---|---|---|---|"]
-    for name, hidden, rule, cfg, ratios in CONFIGS:
+    rows = ["| dataset | hidden | rule | variant | T | τ_pot | epochs | Δ/T | test accuracy "
+            "(mean ± s.d.) | per seed |", "|---|---|---|---|---|---|---|---|---|---|"]
+    configs = {"rate": CONFIGS, "spiking": SPIKING_CONFIGS,
+               "both": CONFIGS + SPIKING_CONFIGS}[args.variant]
+    for name, hidden, rule, cfg, ratios in configs:
         ds = load_dataset(name)
-        model = ModelParameters(hidden=hidden, rule=rule, **cfg["tau"])
+        model = ModelParameters(hidden=hidden, rule=rule, **cfg["tau"], **cfg.get("model", {}))
+        variant = (f"spiking {model.neuron}" + (f" {model.loss}" if model.loss != "cross_entropy"
+                                                 else "")
+                   if model.variant == "spiking" else "rate")
         schedule = cfg["schedule"]
         trainer = Trainer(ds, model, schedule, Training(epochs=cfg["epochs"]),
                           device="cpp_standalone", directory=tempfile.mkdtemp())
@@ -45,7 +68,7 @@ def main():
         for ratio in ratios:
             delay = ratio * schedule.sample_time
             acc = [trainer.run(seed=s, delay=delay).test_accuracy for s in range(args.seeds)]
-            rows.append(f"| {name} | {'-'.join(map(str, hidden))} | {rule} | "
+            rows.append(f"| {name} | {'-'.join(map(str, hidden))} | {rule} | {variant} | "
                         f"{schedule.sample_time} | {model.tau_pot_w} | {cfg['epochs']} | "
                         f"{ratio:+.2f} | {np.mean(acc):.3f} ± {np.std(acc):.3f} | "
                         f"{', '.join(f'{a:.3f}' for a in acc)} |")

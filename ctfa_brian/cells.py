@@ -29,20 +29,25 @@ from brian2.utils.filelock import FileLock
 from ctfa_brian.io import parse_quantity
 from ctfa_brian.parameters import format_time
 
-__all__ = ["CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "cell_id", "load_subset", "parse_hidden",
-           "run_cell", "structure_key"]
+__all__ = ["CELL_DEFAULTS", "CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "cell_id",
+           "load_subset", "parse_hidden", "run_cell", "structure_key"]
 
 #: Every key of a cell, in table order.
-CELL_KEYS = ("model", "dataset", "hidden", "rule", "activation", "loss", "epochs", "evaluate",
-             "n_train", "n_test", "sample_time", "delay_over_T", "tau_pot_over_T", "tau_prop",
-             "tau_dec", "noise", "dt", "device", "seed")
+CELL_KEYS = ("model", "variant", "neuron", "max_rate_hz", "dataset", "hidden", "rule",
+             "activation", "loss", "epochs", "evaluate", "n_train", "n_test", "sample_time",
+             "delay_over_T", "tau_pot_over_T", "tau_prop", "tau_dec", "noise", "dt", "device",
+             "seed")
+
+#: Values of the variant keys where a cell leaves them out (the rate variant).
+CELL_DEFAULTS = {"variant": "rate", "neuron": "lif", "max_rate_hz": 200.0}
 
 #: Keys whose values are times (strings with a unit in a cell).
 TIME_KEYS = ("sample_time", "tau_prop", "tau_dec", "dt")
 
 #: Keys that change the compiled code; the others go in through ``run_args``.
-STRUCTURE_KEYS = ("model", "dataset", "hidden", "rule", "activation", "loss", "epochs",
-                  "evaluate", "n_train", "n_test", "sample_time", "dt", "device")
+STRUCTURE_KEYS = ("model", "variant", "neuron", "dataset", "hidden", "rule", "activation",
+                  "loss", "epochs", "evaluate", "n_train", "n_test", "sample_time", "dt",
+                  "device")
 
 # Per process: the trainer of the structure this process ran last (a standalone device holds
 # one project at a time), and the datasets it has loaded.
@@ -104,6 +109,8 @@ def _dataset(cell):
 
 def _timing(cell):
     """The model, schedule and per-run overrides of ``cell`` (Δ rounded to a whole dt)."""
+    from brian2 import Hz
+
     from ctfa_brian.parameters import ModelParameters, Schedule
 
     T, dt = _quantity(cell, "sample_time"), _quantity(cell, "dt")
@@ -114,13 +121,17 @@ def _timing(cell):
                             activation=cell["activation"], loss=cell["loss"],
                             tau_prop=_quantity(cell, "tau_prop"), tau_pot_w=tau_pot,
                             tau_pot_v=tau_pot, tau_dec_w=tau_dec, tau_dec_v=tau_dec,
-                            noise=float(cell["noise"]))
+                            noise=float(cell["noise"]), variant=cell.get("variant", "rate"),
+                            neuron=cell.get("neuron", "lif"),
+                            max_rate=float(cell.get("max_rate_hz", 200.0)) * Hz)
     schedule = Schedule(sample_time=T, dt=dt, delay=delay)
     schedule.check_against(model)
     overrides = {"delay": delay, "tau_pot_w": tau_pot, "tau_pot_v": tau_pot,
                  "tau_prop": model.tau_prop, "tau_dec_w": tau_dec, "tau_dec_v": tau_dec}
     if model.noise > 0:
         overrides["noise"] = model.noise
+    if model.variant == "spiking":
+        overrides["max_rate"] = model.max_rate
     return model, schedule, overrides
 
 

@@ -18,6 +18,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 from brian2 import ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError
 
@@ -37,6 +38,9 @@ _TIME_OPTIONS = {
     "--tau-pot-v": ("model", "tau_pot_v"),
     "--tau-dec": ("model", "tau_dec_w"),
     "--tau-elig": ("model", "tau_elig"),
+    "--tau-m": ("model", "tau_m"),
+    "--t-ref": ("model", "t_ref"),
+    "--readout-window": ("model", "readout_window"),
 }
 
 _NEGATIVE_VALUE = re.compile(r"^-\.?\d")
@@ -44,6 +48,8 @@ _NEGATIVE_VALUE = re.compile(r"^-\.?\d")
 #: Neurons and synapses recorded per group with ``--record``, and the sampling period.
 _RECORD_FIRST = 3
 _RECORD_DT = 1 * ms
+#: Default step of the spiking variant (max_rate · dt ≤ 0.1 at the default 200 Hz).
+_SPIKING_DT = 0.5 * ms
 
 
 class _UsageError(Exception):
@@ -60,6 +66,17 @@ def _time(text):
 
     try:
         return parse_quantity(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _rate(text):
+    from brian2 import Hz
+
+    from ctfa_brian.io import parse_quantity
+
+    try:
+        return parse_quantity(text, unit=Hz)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
@@ -82,8 +99,12 @@ def build_parser():
     from ctfa_brian.parameters import (
         ACTIVATIONS,
         ELIGIBILITY_GATES,
+        ERROR_SPIKES,
         KP_FORMS,
         LOSSES,
+        NEURONS,
+        READOUTS,
+        VARIANTS,
         ModelParameters,
         Schedule,
         Training,
@@ -131,6 +152,31 @@ def build_parser():
     net.add_argument("--noise", type=float, default=model.noise, metavar="X",
                      help="integration noise amplitude, dimensionless (default: %(default)s)")
 
+    spiking = train.add_argument_group(
+        "spiking variant", "the same rules with spiking neurons, spike traces and signed "
+                           "error spikes (docs/spiking.md); use a dt of 0.5 ms or less")
+    spiking.add_argument("--variant", choices=VARIANTS, default=model.variant,
+                         help="rate (the paper's model) or spiking (default: %(default)s)")
+    spiking.add_argument("--neuron", choices=NEURONS, default=model.neuron,
+                         help="forward neurons of the spiking variant: leaky integrate-and-"
+                              "fire or rate-driven Poisson (default: %(default)s)")
+    spiking.add_argument("--max-rate", type=_rate, metavar="RATE",
+                         help=f"rate that stands for the value 1, e.g. 200Hz (default: "
+                              f"{float(model.max_rate):g}Hz)")
+    spiking.add_argument("--tau-m", type=_time, metavar="TIME",
+                         help=f"LIF membrane time constant (default: {_show(model.tau_m)})")
+    spiking.add_argument("--t-ref", type=_time, metavar="TIME",
+                         help=f"LIF refractory period (default: {_show(model.t_ref)})")
+    spiking.add_argument("--error-spikes", choices=ERROR_SPIKES, default=model.error_spikes,
+                         help="how the signed error units fire: regular (integrate-and-fire "
+                              "encoders) or poisson (default: %(default)s)")
+    spiking.add_argument("--readout", choices=READOUTS, default=model.readout,
+                         help="prediction from the output spike count in the readout window "
+                              "or from the output spike trace (default: %(default)s)")
+    spiking.add_argument("--readout-window", type=_time, metavar="TIME",
+                         help="counting window at the end of each sample (default: half the "
+                              "sample time)")
+
     times = train.add_argument_group("time constants and schedule (with units)")
     times.add_argument("--tau-prop", type=_time, metavar="TIME",
                        help=f"neuronal time constant (default: {_show(model.tau_prop)})")
@@ -153,7 +199,8 @@ def build_parser():
     times.add_argument("--delay", type=_time, metavar="TIME",
                        help=f"label delay, negative = early (default: {_show(schedule.delay)})")
     times.add_argument("--dt", type=_time, metavar="TIME",
-                       help=f"integration step (default: {_show(schedule.dt)})")
+                       help=f"integration step (default: {_show(schedule.dt)}; "
+                            f"{_show(_SPIKING_DT)} with --variant spiking)")
 
     run = train.add_argument_group("training and output")
     run.add_argument("--epochs", type=int, default=training.epochs, metavar="N",
@@ -167,8 +214,9 @@ def build_parser():
                      help="Brian2 device (default: %(default)s)")
     run.add_argument("--record", action="store_true",
                      help=f"record the first {_RECORD_FIRST} neurons (z, eps) of every layer "
-                          f"and synapses of every W and V every {_show(_RECORD_DT)} and save them "
-                          "as a Neo file (recordings.nix, or .pkl without nixio)")
+                          f"and synapses of every W and V every {_show(_RECORD_DT)} (spiking "
+                          "variant: and every spike of those neurons and of the first inputs) and "
+                          "save them as a Neo file (recordings.nix, or .pkl without nixio)")
     run.add_argument("--out", required=True, metavar="DIR", help="output directory")
     run.add_argument("--quiet", action="store_true", help="no progress report")
     train.set_defaults(func=_train)
@@ -200,6 +248,26 @@ def build_parser():
     sweep.add_argument("--retry-failed", action="store_true",
                        help="run cells that failed in an earlier attempt again")
     protocol.set_defaults(func=_run_protocol)
+
+    analyze = commands.add_parser(
+        "analyze", help="analyse the spikes of a saved Neo file (recordings.nix, spikes.nix)",
+        description="Load a Neo file written by ctfa (recordings.nix of a spiking run, spikes.nix "
+                    "or traces.nix of a protocol) and compute, per segment and population, "
+                    "firing rates, ISI statistics (CV) and, for a protocol's synapses, the "
+                    "input-error overlap C(0), with elephant; write analysis.csv, "
+                    "analysis.json, raster.png and rates.png to --out.")
+    analyze.add_argument("file", metavar="FILE", help="a .nix (or .pkl) file written by ctfa")
+    analyze.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    analyze.add_argument("--t-start", type=_time, metavar="TIME",
+                         help="start of the analysed interval (default: each train's start)")
+    analyze.add_argument("--t-stop", type=_time, metavar="TIME",
+                         help="end of the analysed interval (default: each train's end)")
+    analyze.add_argument("--kernel-width", type=_time, default=20 * ms, metavar="TIME",
+                         help="Gaussian kernel of the rate estimate (default: 20ms)")
+    analyze.add_argument("--show", type=_time, default=2 * second, metavar="TIME",
+                         help="length of the raster and rate plots from --t-start "
+                              "(default: 2s)")
+    analyze.set_defaults(func=_analyze)
     return parser
 
 
@@ -222,8 +290,9 @@ def _fail(message):
     return EXIT_USAGE
 
 
-def _recording(sizes, rule_name):
-    """Record the first few neurons of every layer and synapses of every W and V."""
+def _recording(sizes, rule_name, spiking=False):
+    """Record the first few neurons of every layer and synapses of every W and V (and, in the
+    spiking variant, every spike)."""
     from ctfa_brian.network import Recording
     from ctfa_brian.rules import get_rule
 
@@ -238,7 +307,10 @@ def _recording(sizes, rule_name):
         for l in range(1, n_layers):
             source = sizes[l + 1] if rule.routing == "layerwise" else sizes[-1]
             synapses[f"V{l}"] = list(range(min(_RECORD_FIRST, sizes[l] * source)))
-    return Recording(neurons, synapses, dt=_RECORD_DT)
+    spikes = {}
+    if spiking:  # the same first neurons, and the inputs
+        spikes = {"input": list(range(min(_RECORD_FIRST, sizes[0]))), **neurons}
+    return Recording(neurons, synapses, dt=_RECORD_DT, spikes=spikes)
 
 
 def _prepare(args):
@@ -258,9 +330,15 @@ def _prepare(args):
         model_kw["tau_dec_v"] = args.tau_dec
     if args.hidden is not None:
         model_kw["hidden"] = tuple(args.hidden)
+    if args.max_rate is not None:
+        model_kw["max_rate"] = args.max_rate
+    if args.variant == "spiking" and args.dt is None:
+        schedule_kw["dt"] = _SPIKING_DT
     model = ModelParameters(rule=args.rule, activation=args.activation, loss=args.loss,
                             kp_form=args.kp_form, noise=args.noise,
-                            eligibility=args.eligibility, **model_kw)
+                            eligibility=args.eligibility, variant=args.variant,
+                            neuron=args.neuron, readout=args.readout,
+                            error_spikes=args.error_spikes, **model_kw)
     schedule = Schedule(**schedule_kw)
     schedule.check_against(model)
     training = Training(epochs=args.epochs, evals_per_epoch=args.evals_per_epoch,
@@ -284,7 +362,8 @@ def _prepare(args):
             raise ValueError("--device cuda_standalone needs brian2cuda: "
                              "pip install 'ctfa_brian[cuda]'") from None
     sizes = (dataset.n_features, *model.hidden, dataset.n_classes)
-    recording = _recording(sizes, model.rule) if args.record else None
+    recording = (_recording(sizes, model.rule, model.variant == "spiking") if args.record
+                 else None)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} exists and is not a directory")
@@ -350,8 +429,8 @@ def _train(args, argv):
     timings = result.timings
     print(f"test accuracy {result.test_accuracy:.3f}, train accuracy "
           f"{result.train_accuracy:.3f} ({trainer.dataset.name}, {trainer.model.rule}, "
-          f"{trainer.training.epochs} epoch(s); build {timings.get('build', 0):.1f} s, "
-          f"run {timings.get('run', 0):.1f} s)")
+          f"{trainer.model.variant}, {trainer.training.epochs} epoch(s); "
+          f"build {timings.get('build', 0):.1f} s, run {timings.get('run', 0):.1f} s)")
     for name, path in paths.items():
         print(f"  {name + ':':<11} {path}")
     return EXIT_OK
@@ -393,6 +472,95 @@ def _run_protocol(args, argv):
     for name, path in results["files"].items():
         print(f"  {name + ':':<11} {path}")
     return EXIT_OK
+
+
+def _analyze(args, argv):
+    import json
+
+    import quantities as pq
+
+    from ctfa_brian.io import atomic_path
+    from ctfa_brian.neo_io import load_neo
+
+    try:
+        block = load_neo(args.file)
+    except (FileNotFoundError, ValueError, ImportError) as err:
+        return _fail(err)
+    trains = [st for seg in block.segments for st in seg.spiketrains]
+    if not trains:
+        return _fail(f"{args.file!r} holds no spike trains (record a spiking run with --record "
+                     "--variant spiking, or run a protocol with variant = \"spiking\")")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return _fail(f"--out {str(out)!r} exists and is not a directory")
+    from ctfa_brian.spike_analysis import summarize_segment
+
+    def q(value):
+        return None if value is None else float(value / ms) * pq.ms
+
+    rows = []
+    for segment in block.segments:
+        if segment.spiketrains:
+            rows.extend(summarize_segment(segment, q(args.t_start), q(args.t_stop)))
+    out.mkdir(parents=True, exist_ok=True)
+    fields = list(rows[0])
+    with atomic_path(out / "analysis.csv") as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(",".join(fields) + "\n")
+        for row in rows:
+            fh.write(",".join("" if row[f] is None else str(row[f]) for f in fields) + "\n")
+    with atomic_path(out / "analysis.json") as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"file": str(args.file), "annotations": {k: str(v) for k, v in
+                                                             block.annotations.items()},
+                   "rows": rows}, fh, indent=2)
+    paths = _analysis_figures(block, out, args)
+    print(f"analysed {len(trains)} spike trains in {len(block.segments)} segment(s)")
+    for row in rows[:20]:
+        extra = f", overlap {row['overlap_s']:.4g} s" if row["overlap_s"] is not None else ""
+        cv = f", CV {row['cv']:.2f}" if row["cv"] is not None else ""
+        print(f"  {row['segment']}: {row['population']} {row['event']}: {row['n_trains']} "
+              f"trains, {row['mean_rate_hz']:.3g} Hz{cv}{extra}")
+    for name, path in {"table": out / "analysis.csv", "summary": out / "analysis.json",
+                       **paths}.items():
+        print(f"  {name + ':':<11} {path}")
+    return EXIT_OK
+
+
+def _analysis_figures(block, out, args):
+    """Raster and rates of the first segment's populations, over ``--show`` from --t-start."""
+    import quantities as pq
+    from matplotlib.figure import Figure
+
+    from ctfa_brian.io import atomic_path
+    from ctfa_brian.plotting import plot_raster, plot_rates
+    from ctfa_brian.spike_analysis import _key, firing_rates
+
+    segment = next(seg for seg in block.segments if seg.spiketrains)
+    groups = {}
+    for st in segment.spiketrains:
+        groups.setdefault(_key(st), []).append(st)
+    keys = sorted(groups)[:8]
+    start = float(args.t_start / ms) if args.t_start is not None else \
+        float(min(st.t_start.rescale(pq.ms).magnitude for st in segment.spiketrains))
+    stop = start + float(args.show / ms)
+    paths = {}
+    for kind in ("raster", "rates"):
+        fig = Figure(figsize=(9, 1.8 * len(keys) + 0.8), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(len(keys), 1, sharex=True))
+        for ax, key in zip(axes, keys):
+            trains = groups[key]
+            if kind == "raster":
+                plot_raster(trains, ax=ax, t_start=start * pq.ms, t_stop=stop * pq.ms)
+            else:
+                end = min(stop, float(trains[0].t_stop.rescale(pq.ms).magnitude))
+                rates = firing_rates(trains, kernel_width=float(args.kernel_width / ms) * pq.ms,
+                                     t_start=start * pq.ms, t_stop=end * pq.ms)
+                plot_rates(rates, ax=ax)
+            ax.set_title(f"{key[0]} ({key[1]})", fontsize=9)
+        fig.suptitle(f"{segment.name}: {kind}", fontsize=10)
+        with atomic_path(out / f"{kind}.png") as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+        paths[kind] = out / f"{kind}.png"
+    return paths
 
 
 def main(argv=None):

@@ -9,12 +9,15 @@ Parameters are block annotations with the unit in the key (``delay_ms``, ``tau_p
 from pathlib import Path
 
 import numpy as np
-from brian2 import Quantity, ms, second
+from brian2 import Hz, Quantity, ms, second
+from brian2.units.fundamentalunits import have_same_dimensions
 from brian2.utils.logger import get_logger
 
 from ctfa_brian.io import atomic_path
 
-__all__ = ["load_neo", "neo_suffix", "recordings_to_neo", "save_neo"]
+__all__ = ["load_neo", "neo_suffix", "protocol_annotations", "recordings_to_neo",
+           "results_to_neo", "save_neo", "spiketrains_from_spikes",
+           "segment_from_result"]
 
 logger = get_logger(__name__)
 
@@ -38,7 +41,9 @@ def _parameter_annotations(*parameter_sets):
             value = getattr(params, f.name)
             if value is None:
                 continue
-            if isinstance(value, Quantity):
+            if isinstance(value, Quantity) and have_same_dimensions(value, Hz):
+                out[f"{f.name}_hz"] = float(value / Hz)
+            elif isinstance(value, Quantity):
                 unit, suffix = _annotation_unit(f.name)
                 out[f"{f.name}_{suffix}"] = float(value / unit)
             elif isinstance(value, tuple):
@@ -47,6 +52,29 @@ def _parameter_annotations(*parameter_sets):
                 out[f.name] = value
             else:
                 out[f.name] = str(value)
+    return out
+
+
+def protocol_annotations(params, seconds=_SLOW_TIMES, **extra):
+    """A protocol's parameters as Neo annotations, the unit in the key.
+
+    Times whose key starts with one of ``seconds`` in seconds (``tau_pot_s``), other times in
+    milliseconds (``dt_ms``), lists of times in milliseconds (``delays_ms``), lists of numbers
+    as floats, ``None`` left out; ``extra`` (e.g. ``protocol=NAME``) first.
+    """
+    import ctfa_brian
+
+    out = {"ctfa_brian_version": ctfa_brian.__version__, **extra}
+    for key, value in params.items():
+        if isinstance(value, Quantity):
+            unit, suffix = (second, "s") if key.startswith(tuple(seconds)) else (ms, "ms")
+            out[f"{key}_{suffix}"] = float(value / unit)
+        elif isinstance(value, tuple) and value and isinstance(value[0], Quantity):
+            out[f"{key}_ms"] = [float(v / ms) for v in value]
+        elif isinstance(value, tuple):
+            out[key] = [float(v) for v in value]
+        elif value is not None:
+            out[key] = value
     return out
 
 
@@ -59,53 +87,12 @@ def _sampling_period(name, times, recording):
                      "pass recording= (the Recording the run used)")
 
 
-def recordings_to_neo(result, model=None, schedule=None, training=None, recording=None,
-                      dataset_name=None, device=None):
-    """Put recorded traces into a `neo.Block` with one `neo.Segment`.
-
-    Parameters
-    ----------
-    result : TrainingResult or dict
-        A result with ``recordings``, or the recordings dict itself:
-        ``{group: {"t": Quantity, "indices": ndarray, var: ndarray (n_indices, n_times)}}``.
-    model, schedule, training : optional
-        Parameters stored in ``block.annotations`` as floats with the unit in the key
-        (``tau_prop_ms``, ``tau_pot_w_s``, ``tau_dec_v_s``, ``sample_time_ms``, ``delay_ms``,
-        ``dt_ms``, …), strings and numbers as they are, ``hidden`` as a string (``"24,24"``;
-        ``""`` for none).
-    recording : Recording, optional
-        Its ``dt`` is the sampling period; without it the period is taken from the times.
-    dataset_name, device : str, optional
-        Stored in ``block.annotations`` too.
-
-    Returns
-    -------
-    neo.Block
-        One `neo.AnalogSignal` per group and variable, named ``"<group>.<var>"``, of shape
-        (n_times, n_indices), dimensionless, with ``array_annotations["channel_index"]`` the
-        recorded indices and annotations ``group`` and ``variable``.
-    """
+def _signals(recordings, recording):
+    """AnalogSignals of ``recordings`` (see `recordings_to_neo`)."""
     import neo
     import quantities as pq
 
-    import ctfa_brian
-
-    recordings = result if isinstance(result, dict) else result.recordings
-    annotations = {"ctfa_brian_version": ctfa_brian.__version__}
-    annotations.update(_parameter_annotations(model, schedule, training))
-    if recording is not None:
-        annotations["recording_dt_ms"] = float(recording.dt / ms)
-    if dataset_name is not None:
-        annotations["dataset"] = str(dataset_name)
-    if device is not None:
-        annotations["device"] = str(device)
-    if not isinstance(result, dict):
-        for key in ("test_accuracy", "train_accuracy"):
-            annotations[key] = float(getattr(result, key))
-    block = neo.Block(name="ctfa_brian", description="continuous-time feedback alignment run",
-                      **annotations)
-    segment = neo.Segment(name="run")
-    block.segments.append(segment)
+    out = []
     for group, entry in recordings.items():
         t = entry["t"]
         times = np.asarray(t / second if isinstance(t, Quantity) else t, dtype=float)
@@ -122,13 +109,157 @@ def recordings_to_neo(result, model=None, schedule=None, training=None, recordin
             if data.shape != (len(indices), len(times)):
                 raise ValueError(f"{group}.{var} has shape {data.shape}, expected "
                                  f"(n_indices, n_times) = ({len(indices)}, {len(times)})")
-            signal = neo.AnalogSignal(
+            out.append(neo.AnalogSignal(
                 data.T, units=pq.dimensionless, sampling_period=period_ms * pq.ms,
                 t_start=t_start_ms * pq.ms, name=f"{group}.{var}",
                 array_annotations={"channel_index": indices}, group=str(group),
-                variable=str(var),
-            )
-            segment.analogsignals.append(signal)
+                variable=str(var)))
+    return out
+
+
+def spiketrains_from_spikes(spikes, t_stop):
+    """SpikeTrains of ``spikes`` (`TrainingResult.spikes`), one per group, event and neuron,
+    from 0 to ``t_stop`` (a Brian2 time)."""
+    import neo
+    import quantities as pq
+
+    out = []
+    stop_ms = float(t_stop / ms)
+    for group, entry in spikes.items():
+        if "counts" in entry:  # counts only (Recording.spikes = "count"): no spike times
+            continue
+        for event, data in entry.items():
+            if event == "indices":
+                continue
+            i = np.asarray(data["i"], dtype=int)
+            t_ms = np.asarray(data["t"] / ms, dtype=float)
+            for index in np.asarray(entry["indices"], dtype=int):
+                times = np.sort(t_ms[i == index])
+                out.append(neo.SpikeTrain(
+                    times, units=pq.ms, t_start=0 * pq.ms, t_stop=stop_ms * pq.ms,
+                    name=f"{group}.{event}[{index}]", group=str(group), event=str(event),
+                    channel_index=int(index)))
+    return out
+
+
+def _spike_stop(result, recordings, spikes):
+    duration = getattr(result, "duration", None)
+    if duration is not None:
+        return duration
+    last = [float(np.max(d["t"] / second)) for e in spikes.values() for k, d in e.items()
+            if k not in ("indices", "counts") and len(d["t"])]
+    last += [float(np.max(np.asarray(e["t"] / second))) for e in recordings.values()
+             if len(e["t"])]
+    return (max(last) if last else 0.0) * second + 1 * ms
+
+
+def segment_from_result(result, name="run", recording=None, **annotations):
+    """One `neo.Segment` with a run's traces (AnalogSignals) and spikes (SpikeTrains).
+
+    Parameters
+    ----------
+    result : TrainingResult or dict
+        A result (its ``recordings`` and, in the spiking variant, ``spikes``), or a
+        recordings dict.
+    name : str
+        The segment's name (the condition).
+    recording : Recording, optional
+        Its ``dt`` is the traces' sampling period.
+    **annotations
+        Stored on the segment (units in the keys, e.g. ``delay_ms``).
+
+    Returns
+    -------
+    neo.Segment
+        AnalogSignals as in `recordings_to_neo`; one `neo.SpikeTrain` per group, event and
+        recorded neuron, named ``"<group>.<event>[<index>]"`` (ms, from 0 to the end of the
+        run), annotated ``group``, ``event`` (``spike``, ``err_pos``, ``err_neg``, ``neg``) and
+        ``channel_index``.
+    """
+    import neo
+
+    recordings = result if isinstance(result, dict) else result.recordings
+    spikes = {} if isinstance(result, dict) else (getattr(result, "spikes", None) or {})
+    segment = neo.Segment(name=name, **annotations)
+    segment.analogsignals.extend(_signals(recordings, recording))
+    if spikes:
+        stop = _spike_stop(result, recordings, spikes)
+        segment.spiketrains.extend(spiketrains_from_spikes(spikes, stop))
+    return segment
+
+
+def recordings_to_neo(result, model=None, schedule=None, training=None, recording=None,
+                      dataset_name=None, device=None):
+    """Put recorded traces (and spikes) into a `neo.Block` with one `neo.Segment`.
+
+    Parameters
+    ----------
+    result : TrainingResult or dict
+        A result with ``recordings`` (and ``spikes``, spiking variant), or the recordings
+        dict itself: ``{group: {"t": Quantity, "indices": ndarray, var: ndarray (n_indices,
+        n_times)}}``.
+    model, schedule, training : optional
+        Parameters stored in ``block.annotations`` as floats with the unit in the key
+        (``tau_prop_ms``, ``tau_pot_w_s``, ``tau_dec_v_s``, ``sample_time_ms``, ``delay_ms``,
+        ``dt_ms``, ``max_rate_hz``, …), strings and numbers as they are, ``hidden`` as a string
+        (``"24,24"``; ``""`` for none).
+    recording : Recording, optional
+        Its ``dt`` is the sampling period; without it the period is taken from the times.
+    dataset_name, device : str, optional
+        Stored in ``block.annotations`` too.
+
+    Returns
+    -------
+    neo.Block
+        One `neo.AnalogSignal` per group and variable, named ``"<group>.<var>"``, of shape
+        (n_times, n_indices), dimensionless, with ``array_annotations["channel_index"]`` the
+        recorded indices and annotations ``group`` and ``variable``; in the spiking variant
+        also the SpikeTrains of `segment_from_result`.
+    """
+    return results_to_neo({"run": result}, model, schedule, training, recording,
+                          dataset_name, device)
+
+
+def results_to_neo(results, model=None, schedule=None, training=None, recording=None,
+                   dataset_name=None, device=None):
+    """Like `recordings_to_neo`, with one `neo.Segment` per condition.
+
+    Parameters
+    ----------
+    results : dict
+        ``{condition name: TrainingResult}`` (e.g. ``{"rate": ..., "spiking": ...}``).
+    model, schedule, training, recording, dataset_name, device
+        As in `recordings_to_neo` (shared by all conditions; a condition's own differences
+        belong in its name).
+
+    Returns
+    -------
+    neo.Block
+    """
+    import neo
+
+    import ctfa_brian
+
+    annotations = {"ctfa_brian_version": ctfa_brian.__version__}
+    annotations.update(_parameter_annotations(model, schedule, training))
+    if recording is not None:
+        annotations["recording_dt_ms"] = float(recording.dt / ms)
+    if dataset_name is not None:
+        annotations["dataset"] = str(dataset_name)
+    if device is not None:
+        annotations["device"] = str(device)
+    single = len(results) == 1 and not isinstance(next(iter(results.values())), dict)
+    if single:
+        result = next(iter(results.values()))
+        for key in ("test_accuracy", "train_accuracy"):
+            annotations[key] = float(getattr(result, key))
+    block = neo.Block(name="ctfa_brian", description="continuous-time feedback alignment run",
+                      **annotations)
+    for name, result in results.items():
+        seg_annotations = {}
+        if not isinstance(result, dict) and not single:
+            seg_annotations = {"test_accuracy": float(result.test_accuracy)}
+        block.segments.append(segment_from_result(result, name, recording, **seg_annotations))
     block.check_relationships()
     return block
 

@@ -31,7 +31,7 @@ from ctfa_brian import equations as eq
 from ctfa_brian.guard import nonfinite
 from ctfa_brian.rules import get_rule
 
-__all__ = ["CTFANetwork", "Recording", "initial_weights"]
+__all__ = ["CTFANetwork", "Recording", "build_network", "initial_weights"]
 
 # Scheduling inside the 'groups' slot: summed updaters run at (target order - 1) = 0,
 # synapses at 0.5, neurons at 1 — so every derivative is taken from the state at t.
@@ -47,15 +47,22 @@ class Recording:
     Neuron groups are ``layer1`` … ``output`` (records ``z`` and ``eps``); synapse groups are
     ``W1`` … (forward, records ``w``) and ``V1`` … (feedback, records ``v``). ``"all"`` records
     every index. `Recording.first` records the first k of every group.
+
+    ``spikes`` (spiking variant only) lists the groups whose spikes are recorded, as
+    ``{group name: indices}`` with ``input`` allowed too: the forward ``spike`` events and, for
+    layers, the error events ``err_pos`` and ``err_neg`` (and ``neg`` of a signed input).
+    ``"count"`` in place of the indices keeps only the number of events of every neuron.
     """
 
     neurons: dict = field(default_factory=dict)
     synapses: dict = field(default_factory=dict)
     dt: Quantity = field(default_factory=lambda: 1 * ms)
+    spikes: dict = field(default_factory=dict)
 
     @classmethod
-    def first(cls, k=3, dt=1 * ms, layers=(), synapses=()):
-        return cls({n: list(range(k)) for n in layers}, {s: list(range(k)) for s in synapses}, dt)
+    def first(cls, k=3, dt=1 * ms, layers=(), synapses=(), spikes=()):
+        return cls({n: list(range(k)) for n in layers}, {s: list(range(k)) for s in synapses},
+                   dt, {n: "all" for n in spikes})
 
 
 def initial_weights(sizes, rule, seed, v_init=None):
@@ -126,6 +133,11 @@ class CTFANetwork:
         check, ``None`` none.
     """
 
+    #: Which variant of the model this class builds.
+    variant = "rate"
+    #: The summed variable of the softmax normaliser.
+    _softmax_sum = eq.SOFTMAX_SUM
+
     def __init__(self, sizes, model, schedule, presentation, seed=0, recording=None,
                  guard=None):
         schedule.check_against(model)
@@ -141,33 +153,23 @@ class CTFANetwork:
         self.stim_x = TimedArray(presentation.x, dt=period, name="stim_x")
         self.stim_y = TimedArray(presentation.y, dt=period, name="stim_y")
         self.stim_learn = TimedArray(presentation.learn, dt=period, name="stim_learn")
-        stim_ns = {"stim_x": self.stim_x, "stim_y": self.stim_y, "stim_learn": self.stim_learn,
-                   "period": period, "buffer_time": schedule.buffer_time}
+        self.stim_ns = {"stim_x": self.stim_x, "stim_y": self.stim_y,
+                        "stim_learn": self.stim_learn, "period": period,
+                        "buffer_time": schedule.buffer_time}
         buffered = float(schedule.buffer_time) > 0
-        self.input = NeuronGroup(self.sizes[0], eq.INPUT_NEURON, name="input", namespace=stim_ns,
-                                 dt=schedule.dt)
+        self.input = self._make_input(presentation)
         self.input.run_regularly(eq.INPUT_BLEND if buffered else "z = stim_x(t, i)",
                                  when="start", name="input_blend")
         # --- layers --------------------------------------------------------------------
-        noisy = model.noise > 0
         self.layers = []
         n_layers = len(self.sizes) - 1
         for l in range(1, n_layers + 1):
-            if l == n_layers:
-                eqs = eq.output_layer(model.loss, noise=noisy)
-                name, ns = "output", stim_ns
-            else:
-                eqs = eq.hidden_layer(model.activation, noise=noisy)
-                name, ns = f"layer{l}", {"stim_learn": self.stim_learn}
-            group = NeuronGroup(self.sizes[l], eqs, method="euler", name=name, namespace=ns,
-                                order=_NEURON_ORDER, dt=schedule.dt)
-            group.tau_prop = model.tau_prop
-            group.tau_pot_w = model.tau_pot_w
-            group.tau_dec_w = model.tau_dec_w
-            group.tau_pot_v = model.tau_pot_v
-            group.tau_dec_v = model.tau_dec_v
-            group.tau_elig = model.tau_elig if model.tau_elig is not None else 1 * ms
-            group.noise = model.noise
+            output = l == n_layers
+            name = "output" if output else f"layer{l}"
+            ns = self.stim_ns if output else {"stim_learn": self.stim_learn}
+            group = self._make_layer(l, name, output, ns)
+            for key, value in self._layer_constants().items():
+                setattr(group, key, value)
             self.layers.append(group)
         self.output = self.layers[-1]
         self.output.run_regularly(eq.target_blend(buffered), when="start", name="target_blend")
@@ -178,29 +180,17 @@ class CTFANetwork:
         ws, vs = initial_weights(self.sizes, model.rule, seed, model.v_init)
         self.forward, self.feedback = [], []
         pre = self.input
-        gated = model.tau_elig is not None
         for l, post in enumerate(self.layers, start=1):
-            eqs = eq.GATED_FORWARD_SYNAPSE if gated else eq.FORWARD_SYNAPSE
-            if self.rule.tied and l > 1:
-                eqs = eqs + eq.Equations(eq.TIED_FEEDBACK)
-            syn = Synapses(pre, post, eqs, method="euler", name=f"W{l}", namespace={},
-                           order=_SYNAPSE_ORDER, dt=schedule.dt)
+            syn = self._make_forward(l, pre, post)
             _all_to_all(syn, self.sizes[l - 1], self.sizes[l])
             syn.w = ws[f"W{l}"].ravel()
-            if gated:  # after W's update (0.5), before the neurons (1): E(t+dt) from z(t)
-                syn.run_regularly(eq.eligibility_update(model.eligibility), when="groups",
-                                  order=_TRACE_ORDER, name=f"W{l}_eligibility")
+            self._after_forward(syn)
             self.forward.append(syn)
             pre = post
         for name, v0 in vs.items():
             l = int(name[1:])
             source = self.layers[l] if self.rule.routing == "layerwise" else self.output
-            if self.rule.plastic:
-                eqs = eq.feedback_plastic(model.kp_form)
-            else:
-                eqs = eq.FEEDBACK_FIXED
-            syn = Synapses(source, self.layers[l - 1], eqs, method="euler", name=name,
-                           namespace={}, order=_SYNAPSE_ORDER, dt=schedule.dt)
+            syn = self._make_feedback(name, source, self.layers[l - 1])
             _all_to_all(syn, source.N, self.layers[l - 1].N)
             syn.v = v0.T.ravel()  # stored (d_l, d_src); synapses run source-major
             self.feedback.append(syn)
@@ -208,7 +198,7 @@ class CTFANetwork:
         if model.loss == "cross_entropy":
             self.normaliser = NeuronGroup(1, eq.NORMALISER, name="normaliser", namespace={},
                                           dt=schedule.dt, order=_NEURON_ORDER)
-            self.softmax = Synapses(self.output, self.normaliser, eq.SOFTMAX_SUM,
+            self.softmax = Synapses(self.output, self.normaliser, self._softmax_sum,
                                     name="softmax", namespace={}, dt=schedule.dt)
             self.softmax.connect()
             self.output.expsum = linked_var(self.normaliser, "total", index=np.zeros(
@@ -216,8 +206,7 @@ class CTFANetwork:
             objects += [self.normaliser, self.softmax]
         self.output.delay = schedule.delay
         # --- monitors ------------------------------------------------------------------
-        self.readout = StateMonitor(self.output, "z", record=True, dt=period, when="start",
-                                    name="readout")
+        self.readout = self._make_readout(period)
         objects.append(self.readout)
         self.monitors = {}
         groups = {g.name: g for g in objects if hasattr(g, "name")}
@@ -231,9 +220,8 @@ class CTFANetwork:
             self.monitors[sname] = StateMonitor(syn, var, record=_idx(idx, len(syn)),
                                                 dt=self.recording.dt, name=f"rec_{sname}")
         objects.extend(self.monitors.values())
-        self.guarded = [(g, ("z", "eps", "b")) for g in self.layers]
-        self.guarded += [(s, ("w",)) for s in self.forward]
-        self.guarded += [(s, ("v",)) for s in self.feedback if self.rule.plastic]
+        objects.extend(self._extra_monitors(groups))
+        self.guarded = self._guarded()
         if guard == "standalone":
             self._add_standalone_guard(period)
         self.network = Network(objects, name="ctfa_network")
@@ -241,6 +229,61 @@ class CTFANetwork:
             from ctfa_brian.guard import runtime_guard
 
             self.network.add(runtime_guard(self.network, self.guarded, period))
+
+    # --- what the variants build differently ----------------------------------------------
+    def _make_input(self, presentation):
+        return NeuronGroup(self.sizes[0], eq.INPUT_NEURON, name="input",
+                           namespace=self.stim_ns, dt=self.schedule.dt)
+
+    def _make_layer(self, l, name, output, namespace):
+        noisy = self.model.noise > 0
+        eqs = (eq.output_layer(self.model.loss, noise=noisy) if output
+               else eq.hidden_layer(self.model.activation, noise=noisy))
+        return NeuronGroup(self.sizes[l], eqs, method="euler", name=name, namespace=namespace,
+                           order=_NEURON_ORDER, dt=self.schedule.dt)
+
+    def _layer_constants(self):
+        """Values of the layers' ``(shared, constant)`` variables."""
+        m = self.model
+        return {"tau_prop": m.tau_prop, "tau_pot_w": m.tau_pot_w, "tau_dec_w": m.tau_dec_w,
+                "tau_pot_v": m.tau_pot_v, "tau_dec_v": m.tau_dec_v,
+                "tau_elig": m.tau_elig if m.tau_elig is not None else 1 * ms,
+                "noise": m.noise}
+
+    def _make_forward(self, l, pre, post):
+        gated = self.model.tau_elig is not None
+        eqs = eq.GATED_FORWARD_SYNAPSE if gated else eq.FORWARD_SYNAPSE
+        if self.rule.tied and l > 1:
+            eqs = eqs + eq.Equations(eq.TIED_FEEDBACK)
+        return Synapses(pre, post, eqs, method="euler", name=f"W{l}", namespace={},
+                        order=_SYNAPSE_ORDER, dt=self.schedule.dt)
+
+    def _after_forward(self, syn):
+        if self.model.tau_elig is not None:
+            # after W's update (0.5), before the neurons (1): E(t+dt) from z(t)
+            syn.run_regularly(eq.eligibility_update(self.model.eligibility), when="groups",
+                              order=_TRACE_ORDER, name=f"{syn.name}_eligibility")
+
+    def _make_feedback(self, name, source, target):
+        eqs = eq.feedback_plastic(self.model.kp_form) if self.rule.plastic else eq.FEEDBACK_FIXED
+        return Synapses(source, target, eqs, method="euler", name=name, namespace={},
+                        order=_SYNAPSE_ORDER, dt=self.schedule.dt)
+
+    def _make_readout(self, period):
+        return StateMonitor(self.output, "z", record=True, dt=period, when="start",
+                            name="readout")
+
+    def _extra_monitors(self, groups):
+        if self.recording.spikes:
+            raise ValueError("spikes can be recorded only in the spiking variant "
+                             "(ModelParameters(variant='spiking')); the rate variant has none")
+        return []
+
+    def _guarded(self):
+        guarded = [(g, ("z", "eps", "b")) for g in self.layers]
+        guarded += [(s, ("w",)) for s in self.forward]
+        guarded += [(s, ("v",)) for s in self.feedback if self.rule.plastic]
+        return guarded
 
     def run(self, report=None, profile=False):
         """Simulate the whole presentation in one run (one compiled run on standalone).
@@ -268,9 +311,7 @@ class CTFANetwork:
     # ------------------------------------------------------------------------------------
     def time_constant_views(self):
         """``{parameter name: [VariableView, ...]}`` for the swept time constants and delay."""
-        names = ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "tau_elig",
-                 "noise")
-        views = {n: [getattr(g, n) for g in self.layers] for n in names}
+        views = {n: [getattr(g, n) for g in self.layers] for n in self._layer_constants()}
         views["delay"] = [self.output.delay]
         return views
 
@@ -335,3 +376,12 @@ def _idx(idx, n):
         raise ValueError(f"recording indices {idx.tolist()} out of range for a group of {n}")
     return idx
 
+
+def build_network(sizes, model, schedule, presentation, **kwargs):
+    """The network of ``model.variant``: `CTFANetwork` (rate) or
+    `ctfa_brian.spiking_network.SpikingCTFANetwork` (spiking); same arguments."""
+    if model.variant == "spiking":
+        from ctfa_brian.spiking_network import SpikingCTFANetwork
+
+        return SpikingCTFANetwork(sizes, model, schedule, presentation, **kwargs)
+    return CTFANetwork(sizes, model, schedule, presentation, **kwargs)

@@ -9,15 +9,19 @@ the parameter, quotes the value and says what is allowed.
 
 from dataclasses import dataclass, field, fields, replace
 
-from brian2 import Quantity, ms, second
+from brian2 import Hz, Quantity, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError, have_same_dimensions
 
 __all__ = [
     "ACTIVATIONS",
     "ELIGIBILITY_GATES",
+    "ERROR_SPIKES",
     "EVALUATIONS",
     "KP_FORMS",
     "LOSSES",
+    "NEURONS",
+    "READOUTS",
+    "VARIANTS",
     "ModelParameters",
     "Schedule",
     "Training",
@@ -31,9 +35,17 @@ LOSSES = ("cross_entropy", "squared")
 KP_FORMS = ("transpose", "literal")
 ELIGIBILITY_GATES = ("pre", "hebbian")
 EVALUATIONS = ("curve", "final")
+VARIANTS = ("rate", "spiking")
+NEURONS = ("lif", "poisson")
+READOUTS = ("count", "rate")
+ERROR_SPIKES = ("regular", "poisson")
+#: Activations a spike rate can follow (non-negative), per neuron model of the spiking variant.
+SPIKING_ACTIVATIONS = {"poisson": ("relu", "sigmoid"), "lif": ("relu",)}
 
 #: Below this ratio a "much smaller than" ordering is reported as a warning-worthy regime.
 _MIN_DT_RATIO = 5
+#: Largest spike probability per step of a spiking neuron at the value 1 (max_rate·dt).
+_MAX_SPIKE_PROBABILITY = 0.1
 
 
 def check_time(name, value, allow_zero=False, allow_negative=False):
@@ -99,6 +111,31 @@ class ModelParameters:
     eligibility : str
         What writes the trace: ``pre`` (presynaptic rate, default) or ``hebbian`` (presynaptic
         rate × postsynaptic rate of change, τ_prop dz_post/dt).
+    variant : str
+        ``rate`` (default; the paper's model) or ``spiking``: the same rules with spiking
+        neurons, spike traces in place of rates and signed error spikes
+        (`ctfa_brian.spiking_equations`). The fields below apply to the spiking variant only.
+    neuron : str
+        Forward neurons of the spiking variant: ``lif`` (leaky integrate-and-fire, default,
+        ReLU-like f–I curve) or ``poisson`` (rate-driven Poisson, intensity max_rate·σ(a)).
+    max_rate : Quantity
+        The firing rate that stands for the value 1 (default 200 Hz): a neuron at rate z of the
+        rate variant fires at z·max_rate. Allowed 1–1000 Hz, and max_rate·dt ≤ 0.1 (dt ≤ 0.5 ms
+        at 200 Hz).
+    tau_m : Quantity
+        Membrane time constant of the LIF neurons (default 20 ms; ≥ 5 dt).
+    t_ref : Quantity
+        Refractory period of the LIF neurons (default 0 ms).
+    readout : str
+        What the prediction is read from: ``count`` (default; spikes of each output neuron in
+        the last ``readout_window`` of the sample) or ``rate`` (the output's spike trace at the
+        end of the sample).
+    readout_window : Quantity or None
+        Counting window at the end of each sample (default None: half the sample time).
+    error_spikes : str
+        How the signed error units fire: ``regular`` (default; integrate-and-fire encoders of
+        the error drive) or ``poisson``. Poisson error spikes are unbiased but make the
+        network drift to saturation with the cross-entropy loss (docs/spiking.md).
     """
 
     hidden: tuple = (49,)
@@ -115,6 +152,14 @@ class ModelParameters:
     v_init: float = None
     tau_elig: Quantity = None
     eligibility: str = "pre"
+    variant: str = "rate"
+    neuron: str = "lif"
+    max_rate: Quantity = field(default_factory=lambda: 200 * Hz)
+    tau_m: Quantity = field(default_factory=lambda: 20 * ms)
+    t_ref: Quantity = field(default_factory=lambda: 0 * ms)
+    readout: str = "count"
+    readout_window: Quantity = None
+    error_spikes: str = "regular"
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -129,6 +174,11 @@ class ModelParameters:
         _choice("loss", self.loss, LOSSES)
         _choice("kp_form", self.kp_form, KP_FORMS)
         _choice("eligibility", self.eligibility, ELIGIBILITY_GATES)
+        _choice("variant", self.variant, VARIANTS)
+        _choice("neuron", self.neuron, NEURONS)
+        _choice("readout", self.readout, READOUTS)
+        _choice("error_spikes", self.error_spikes, ERROR_SPIKES)
+        self._validate_spiking()
         if self.tau_elig is not None:
             check_time("tau_elig", self.tau_elig)
         for h in self.hidden:
@@ -149,6 +199,25 @@ class ModelParameters:
                     f"time constants out of order: {pot} = {getattr(self, pot)} must be much "
                     f"smaller than {dec} = {getattr(self, dec)} (tau_prop ≪ tau_pot ≪ tau_dec)"
                 )
+
+    def _validate_spiking(self):
+        if not isinstance(self.max_rate, Quantity) or not have_same_dimensions(self.max_rate, Hz):
+            raise DimensionMismatchError(f"max_rate must be a rate with a Brian2 unit (e.g. "
+                                         f"200*Hz), got {self.max_rate!r}")
+        if not 1 * Hz <= self.max_rate <= 1000 * Hz:
+            raise ValueError(f"max_rate = {float(self.max_rate):g} Hz is not allowed; it must "
+                             "lie in 1–1000 Hz")
+        check_time("tau_m", self.tau_m)
+        check_time("t_ref", self.t_ref, allow_zero=True)
+        if self.readout_window is not None:
+            check_time("readout_window", self.readout_window)
+        if self.variant != "spiking":
+            return
+        allowed = SPIKING_ACTIVATIONS[self.neuron]
+        if self.activation not in allowed:
+            raise ValueError(f"activation {self.activation!r} is not allowed in the spiking "
+                             f"variant with neuron = {self.neuron!r}: a spike rate cannot be "
+                             f"negative; choose one of: {', '.join(allowed)}")
 
     def replace(self, **changes):
         """Return a copy with ``changes`` applied (and validated)."""
@@ -212,13 +281,42 @@ class Schedule:
         return int(round(float(self.period / self.dt)))
 
     def check_against(self, model):
-        """Check dt against the model's fastest time constant (dt < tau_prop / 5)."""
+        """Check dt against the model's fastest time constant (dt < tau_prop / 5) and, in the
+        spiking variant, against the spike rates and the readout window."""
         if not self.dt * _MIN_DT_RATIO < model.tau_prop:
             raise ValueError(
                 f"dt = {self.dt} is too coarse for tau_prop = {model.tau_prop}: the Euler "
                 f"integration needs dt < tau_prop/{_MIN_DT_RATIO} "
                 f"(= {model.tau_prop / _MIN_DT_RATIO})"
             )
+        if model.variant != "spiking":
+            return
+        if float(model.max_rate * self.dt) > _MAX_SPIKE_PROBABILITY:
+            raise ValueError(
+                f"dt = {format_time(self.dt)} is too coarse for max_rate = "
+                f"{float(model.max_rate):g} Hz: a neuron at the value 1 must spike with "
+                f"probability ≤ {_MAX_SPIKE_PROBABILITY:g} per step (max_rate·dt = "
+                f"{float(model.max_rate * self.dt):g}); use dt ≤ "
+                f"{format_time(_MAX_SPIKE_PROBABILITY / model.max_rate)} or a lower max_rate"
+            )
+        if model.neuron == "lif" and not self.dt * _MIN_DT_RATIO <= model.tau_m:
+            raise ValueError(f"dt = {self.dt} is too coarse for tau_m = {model.tau_m}; the "
+                             f"LIF membrane needs dt ≤ tau_m/{_MIN_DT_RATIO}")
+        window = self.readout_window_for(model)
+        if window > self.sample_time:
+            raise ValueError(f"readout_window = {window} is not allowed; it must be ≤ "
+                             f"sample_time = {self.sample_time}")
+        steps = float(window / self.dt)
+        if abs(steps - round(steps)) > 1e-6:
+            raise ValueError(f"readout_window = {window} is not a whole number of steps of "
+                             f"dt = {self.dt}; choose a multiple of dt")
+
+    def readout_window_for(self, model):
+        """The spiking readout window: ``model.readout_window`` or half the sample time
+        (rounded down to a whole dt)."""
+        if model.readout_window is not None:
+            return model.readout_window
+        return int(round(float(self.sample_time / self.dt)) // 2) * self.dt
 
     def replace(self, **changes):
         return replace(self, **changes)
@@ -278,6 +376,8 @@ def to_jsonable(obj):
         value = getattr(obj, f.name)
         if isinstance(value, Quantity) and have_same_dimensions(value, second):
             out[f.name] = format_time(value)
+        elif isinstance(value, Quantity) and have_same_dimensions(value, Hz):
+            out[f.name] = f"{float(value):g} Hz"
         elif isinstance(value, Quantity):
             out[f.name] = str(value)
         elif isinstance(value, tuple):

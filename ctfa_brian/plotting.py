@@ -1,4 +1,4 @@
-"""Plot learning curves and recorded traces (matplotlib, brian2tools style).
+"""Plot learning curves, recorded traces, rasters and rates (matplotlib, brian2tools style).
 
 Every function takes the data and an optional ``ax`` and returns the `matplotlib.axes.Axes` it
 drew on; without ``ax`` it draws on ``matplotlib.pyplot.gca()``. matplotlib is imported only
@@ -16,7 +16,7 @@ import math
 import numpy as np
 from brian2 import Quantity, second
 
-__all__ = ["plot_learning_curve", "plot_traces"]
+__all__ = ["plot_learning_curve", "plot_rates", "plot_raster", "plot_traces"]
 
 
 def _axes(ax):
@@ -120,4 +120,122 @@ def plot_traces(recordings, group, var, ax=None):
         ax.plot(times, trace, label=f"{group}.{var}[{index}]")
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"{group}.{var}")
+    return ax
+
+
+def _spike_trains(data, group=None, event="spike"):
+    """neo SpikeTrains from a list of them, a neo Segment, or `TrainingResult.spikes`."""
+    import neo
+
+    duration = getattr(data, "duration", None)
+    if hasattr(data, "spikes") and not isinstance(data, neo.Segment):
+        data = data.spikes
+    if isinstance(data, dict):
+        if group is None or group not in data:
+            raise ValueError(f"no spikes recorded from {group!r}; recorded groups: "
+                             f"{', '.join(data) or 'none'} (Recording.spikes)")
+        if event not in data[group]:
+            events = [k for k in data[group] if k != "indices"]
+            raise ValueError(f"{group!r} has no {event!r} events; recorded: {', '.join(events)}")
+        from ctfa_brian.neo_io import spiketrains_from_spikes
+
+        last = [float(np.max(d["t"] / second)) for k, d in data[group].items()
+                if k != "indices" and len(d["t"])]
+        stop = duration if duration is not None else (max(last, default=0.0) + 1e-3) * second
+        trains = [st for st in spiketrains_from_spikes({group: data[group]}, stop)
+                  if st.annotations["event"] == event]
+        return trains
+    if isinstance(data, neo.Segment):
+        from ctfa_brian.spike_analysis import select
+
+        keys = {"event": event}
+        if group is not None:
+            keys["group"] = group
+        return select(data, **keys)
+    return list(data)
+
+
+def plot_raster(data, group=None, event="spike", ax=None, t_start=None, t_stop=None,
+                color="k", label=None):
+    """Raster of spike trains: one row per train (neuron), a tick per spike.
+
+    Parameters
+    ----------
+    data : list of neo.SpikeTrain, neo.Segment, TrainingResult or its ``spikes`` dict
+        With a Segment or a result, ``group`` (and ``event``) choose the trains.
+    group : str, optional
+        E.g. ``"layer1"``, ``"output"``, ``"input"``.
+    event : str
+        ``spike`` (forward spikes), ``err_pos``, ``err_neg`` or ``neg``.
+    ax : matplotlib.axes.Axes, optional
+    t_start, t_stop : quantities.Quantity or brian2 Quantity, optional
+        Time window shown.
+    color, label : optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Time in seconds on x, the train's row (its ``channel_index`` where annotated) on y.
+    """
+    import quantities as pq
+
+    trains = _spike_trains(data, group, event)
+    ax = _axes(ax)
+
+    def seconds(value):
+        if value is None:
+            return None
+        if isinstance(value, Quantity):
+            return float(value / second)
+        return float(value.rescale(pq.s).magnitude)
+
+    lo, hi = seconds(t_start), seconds(t_stop)
+    for row, st in enumerate(trains):
+        t = np.asarray(st.rescale(pq.s).magnitude)
+        if lo is not None:
+            t = t[t >= lo]
+        if hi is not None:
+            t = t[t <= hi]
+        y = st.annotations.get("channel_index", row)
+        ax.plot(t, np.full_like(t, float(y)), "|", color=color, ms=4,
+                label=label if row == 0 else None)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"{group} ({event}) index" if group else "neuron")
+    if lo is not None or hi is not None:
+        ax.set_xlim(lo, hi)
+    return ax
+
+
+def plot_rates(rates, ax=None, label=None, scale=None):
+    """Firing-rate traces (e.g. `ctfa_brian.spike_analysis.firing_rates`), one line per channel.
+
+    Parameters
+    ----------
+    rates : neo.AnalogSignal
+        Rates in Hz (channels in columns).
+    ax : matplotlib.axes.Axes, optional
+    label : str, optional
+        Prefix of the legend labels (``"<label>[k]"``).
+    scale : brian2 or quantities Quantity, optional
+        Divide by this rate (e.g. ``max_rate``) to plot in the rate variant's units.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import quantities as pq
+
+    ax = _axes(ax)
+    t = np.asarray(rates.times.rescale(pq.s).magnitude)
+    values = np.asarray(rates.rescale(pq.Hz).magnitude)
+    unit = "rate (Hz)"
+    if scale is not None:
+        hz = float(scale / (1 / second)) if isinstance(scale, Quantity) else \
+            float(scale.rescale(pq.Hz).magnitude)
+        values = values / hz
+        unit = f"rate / {hz:g} Hz"
+    for k in range(values.shape[1]):
+        ax.plot(t, values[:, k], lw=1, label=f"{label}[{k}]" if label else None)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(unit)
     return ax

@@ -40,7 +40,7 @@ import numpy as np
 from brian2 import Quantity
 from brian2.utils.logger import get_logger
 
-from ctfa_brian.cells import CELL_KEYS, TIME_KEYS, cell_id, run_cell, structure_key
+from ctfa_brian.cells import CELL_DEFAULTS, CELL_KEYS, TIME_KEYS, cell_id, run_cell, structure_key
 from ctfa_brian.io import _write_json, parse_quantity
 from ctfa_brian.parameters import format_time
 
@@ -78,7 +78,8 @@ def expand_grid(base, grid, seeds):
     ----------
     base : dict
         A value for every key of `ctfa_brian.cells.CELL_KEYS` except ``seed`` (times as
-        `Quantity` or as strings with a unit).
+        `Quantity` or as strings with a unit); the variant keys may be left out
+        (`ctfa_brian.cells.CELL_DEFAULTS`: the rate variant).
     grid : dict
         ``{key: [values]}``; the first key varies slowest. Keys must be cell keys.
     seeds : sequence of int
@@ -105,6 +106,7 @@ def expand_grid(base, grid, seeds):
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("no seeds: n_seeds must be ≥ 1")
+    base = {**CELL_DEFAULTS, **base}
     missing = [k for k in valid if k not in base and k not in grid]
     if missing:
         raise ValueError(f"sweep base lacks {', '.join(missing)}")

@@ -29,7 +29,7 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian import device as devices
 from ctfa_brian.guard import BlowUpError, find_nonfinite
-from ctfa_brian.network import CTFANetwork, Recording
+from ctfa_brian.network import Recording, build_network
 from ctfa_brian.parameters import ModelParameters, Schedule, Training
 from ctfa_brian.stimulus import make_presentation
 
@@ -60,8 +60,14 @@ class TrainingResult:
         Output rates at the end of every period, shape (n_periods, n_classes).
     test_confusion : ndarray or None
         Confusion matrix of the final frozen test evaluation, ``[true, predicted]`` counts.
+    spikes : dict
+        Spiking variant, groups in ``Recording.spikes``: ``{group: {"indices": ndarray,
+        event: {"i": ndarray, "t": Quantity}}}`` for the events ``spike``, ``err_pos``,
+        ``err_neg`` (and ``neg`` of a signed input).
     timings : dict
         Wall-clock seconds: ``build`` (code generation and compilation), ``run``.
+    duration : Quantity or None
+        Simulated time of the whole presentation.
     overrides : dict
         What this run changed relative to the built network (seed, delay, ...).
     """
@@ -74,8 +80,10 @@ class TrainingResult:
     recordings: dict = field(default_factory=dict)
     readout: np.ndarray = None
     test_confusion: np.ndarray = None
+    spikes: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
+    duration: object = None
 
     @property
     def test_balanced_accuracy(self):
@@ -174,10 +182,14 @@ class Trainer:
 
     def _structure_key(self, presentation):
         m, s = self.model, self.schedule
-        return repr((self.sizes, m.rule, m.activation, m.loss, m.kp_form, m.noise > 0,
-                     m.tau_elig is not None, m.eligibility,
-                     str(s.period), str(s.buffer_time), str(s.dt), presentation.n_periods,
-                     self.recording, self.device_name, self.threads))
+        key = (self.sizes, m.rule, m.activation, m.loss, m.kp_form, m.noise > 0,
+               m.tau_elig is not None, m.eligibility,
+               str(s.period), str(s.buffer_time), str(s.dt), presentation.n_periods,
+               self.recording, self.device_name, self.threads)
+        if m.variant == "spiking":  # what changes the spiking code (not the swept constants)
+            key += (m.variant, m.neuron, m.readout, m.error_spikes, str(s.readout_window_for(m)),
+                    bool(np.min(presentation.x) < 0))
+        return repr(key)
 
     def build(self):
         """Create the Brian2 objects and, on a standalone device, compile the project."""
@@ -190,9 +202,9 @@ class Trainer:
         devices.select(self.device_name, directory=directory, threads=self.threads)
         brian_seed(self.training.seed)
         start = time.perf_counter()
-        self._net = CTFANetwork(self.sizes, self.model, self.schedule, presentation,
-                                seed=self.training.seed, recording=self.recording,
-                                guard="standalone" if self.standalone else "runtime")
+        self._net = build_network(self.sizes, self.model, self.schedule, presentation,
+                                  seed=self.training.seed, recording=self.recording,
+                                  guard="standalone" if self.standalone else "runtime")
         self._presentation_cache = (self.training.seed, presentation)
         if self.standalone:
             self._net.run(report=self.report)
@@ -214,8 +226,9 @@ class Trainer:
             Seeds initial weights and sample order (default: ``training.seed``).
         **overrides
             Changes that need no rebuild: ``delay``, ``tau_pot_w``, ``tau_pot_v``,
-            ``tau_dec_w``, ``tau_dec_v``, ``tau_prop``, ``noise`` and, in a gated network,
-            ``tau_elig`` (Quantities with units).
+            ``tau_dec_w``, ``tau_dec_v``, ``tau_prop``, ``noise``, in a gated network
+            ``tau_elig`` and in the spiking variant ``max_rate`` (and ``tau_m``, ``t_ref`` for
+            LIF neurons) (Quantities with units).
 
         Raises
         ------
@@ -240,6 +253,10 @@ class Trainer:
         if model.tau_elig is not None:
             current["tau_elig"] = model.tau_elig
         current["delay"] = schedule.delay
+        if model.variant == "spiking":
+            current["max_rate"] = model.max_rate
+            if model.neuron == "lif":
+                current.update(tau_m=model.tau_m, t_ref=model.t_ref)
         current.update(overrides)
         values = self._net.run_values(presentation=presentation, seed=seed, **current)
         results = f"results_{uuid.uuid4().hex[:12]}"
@@ -268,6 +285,8 @@ class Trainer:
     def _check_overrides(self, overrides):
         allowed = ("delay", "tau_pot_w", "tau_pot_v", "tau_dec_w", "tau_dec_v", "tau_prop",
                    "tau_elig", "noise")
+        if self.model.variant == "spiking":
+            allowed += ("max_rate",) + (("tau_m", "t_ref") if self.model.neuron == "lif" else ())
         for key in overrides:
             if key not in allowed:
                 raise ValueError(f"cannot override {key!r} per run; choose one of: "
@@ -291,8 +310,8 @@ class Trainer:
         brian_seed(seed)
         presentation = self._presentation(seed)
         start = time.perf_counter()
-        self._net = CTFANetwork(self.sizes, model, schedule, presentation, seed=seed,
-                                recording=self.recording, guard="runtime")
+        self._net = build_network(self.sizes, model, schedule, presentation, seed=seed,
+                                  recording=self.recording, guard="runtime")
         build = time.perf_counter() - start
         start = time.perf_counter()
         self._net.run(report=self.report)
@@ -313,9 +332,11 @@ class Trainer:
             test_confusion=confusion,
             weights=net.weights(),
             recordings=self._recordings(),
+            spikes=net.spikes() if hasattr(net, "spikes") else {},
             readout=readout,
             timings={"build": self.build_time, "run": run_time},
             overrides={"seed": seed, **{k: str(v) for k, v in overrides.items()}},
+            duration=net.duration,
         )
         bad = find_nonfinite(net.guarded)
         if bad is not None or n_valid < net.n_periods:

@@ -10,6 +10,7 @@ every cell shares, its ``[grid]`` the axes. `run_grid` expands the grid, runs it
 from brian2 import ms, second
 
 from ctfa_brian.cells import CELL_KEYS, _timing, parse_hidden
+from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
 from ctfa_brian.protocols.runner import Parameter
 from ctfa_brian.sweep import check_scheduler, expand_grid, run_sweep, write_table
 
@@ -24,6 +25,7 @@ CELL_PARAMETERS = {
     "model": Parameter("str", "continuous", "the continuous-time network or its discrete-time "
                        "baseline (NumPy MLP, Adam, batch 1, same sample order)",
                        choices=("continuous", "discrete")),
+    **VARIANT_PARAMETERS,
     "dataset": Parameter("str", "digits", "dataset (offline)", choices=("digits", "circles")),
     "hidden": Parameter("str", "49", "hidden layer widths, comma-separated (\"49,32\")"),
     "rule": Parameter("str", "kp", "learning rule (direct routing: dfa, direct-kp)",
@@ -110,6 +112,10 @@ def check_grid(params, grid):
         try:
             parse_hidden(cell["hidden"])
             if cell["model"] == "discrete":
+                if cell["variant"] != "rate":
+                    raise ValueError(f"variant = {cell['variant']!r} is not allowed for the "
+                                     "discrete baseline (model = 'discrete'); it has no "
+                                     "spiking version")
                 if not 0 <= float(cell["delay_over_T"]) <= 1:
                     raise ValueError(f"delay_over_T = {cell['delay_over_T']} is not allowed "
                                      "for the discrete baseline; label dithering needs "

@@ -13,6 +13,7 @@ from brian2 import ms
 from ctfa_brian.guard import BlowUpError
 from ctfa_brian.network import Recording
 from ctfa_brian.parameters import Schedule, Training, format_time
+from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
 from ctfa_brian.protocols.runner import Parameter
 from ctfa_brian.training import Trainer
 
@@ -34,6 +35,7 @@ NETWORK_PARAMETERS = {
     "n_train": Parameter("int", 0, "use the first N training samples (0: all)", ge=0),
     "n_test": Parameter("int", 0, "use the first N test samples (0: all)", ge=0),
     "dt": Parameter("time", 1 * ms, "integration step", gt=0 * ms),
+    **VARIANT_PARAMETERS,
 }
 
 #: Devices a network sweep can run on.
@@ -61,9 +63,14 @@ def _label(name, hidden, several):
     return f"{name} {'-'.join(map(str, hidden))}" if several else name
 
 
-def check(params):
-    """Cross-parameter checks of a network sweep (before anything is written)."""
-    architectures(params["hidden"])
+def check(params, build_model=None):
+    """Cross-parameter checks of a network sweep (before anything is written).
+
+    With ``build_model`` (the protocol's model builder) every network's model is built and
+    its schedule checked against it (τ ordering, dt against τ_prop and, in the spiking
+    variant, against max_rate).
+    """
+    archs = architectures(params["hidden"])
     names = [d.strip() for d in params["datasets"].split(",") if d.strip()]
     bad = [n for n in names if n not in SWEEP_DATASETS]
     if not names or bad:
@@ -72,6 +79,11 @@ def check(params):
     if not params["dt"] * 5 < params["tau_prop"]:
         raise ValueError(f"dt = {params['dt']} is too coarse for tau_prop = "
                          f"{params['tau_prop']}; it must be < tau_prop/5")
+    if build_model is not None:
+        schedule = Schedule(sample_time=params["sample_time"], dt=params["dt"])
+        for name in names:
+            for hidden in ([(params["hidden_circles"],)] if name == "circles" else archs):
+                schedule.check_against(build_model(params, name, hidden))
     return params
 
 

@@ -130,6 +130,15 @@ PARAMETERS = {
     "dt": Parameter("time", 1 * ms, "integration step (≤ pulse_width, ≤ τ_d/10; P and "
                     "pulse_width whole multiples of it)", gt=0 * ms),
     "record_dt": Parameter("time", 10 * ms, "sampling period of the saved traces", gt=0 * ms),
+    "variant": Parameter("str", "rate", "rate: one synapse per delay; spiking: Poisson pairing "
+                         "spikes and modulatory spikes at max_rate·D(t) into the package's "
+                         "spiking synapses, n_trials per delay", choices=("rate", "spiking")),
+    "max_rate_hz": Parameter("float", 100.0, "spiking: presynaptic rate during the pairing "
+                             "(x = 1) and the modulatory rate at D = 1, Hz", gt=0, le=1000),
+    "n_trials": Parameter("int", 200, "spiking: independent synapses (trials) per delay",
+                          ge=2, le=100_000),
+    "spike_tau_prop": Parameter("time", 10 * ms, "spiking: τ_prop of the modulatory trace the "
+                                "ungated synapse reads", gt=0 * ms),
 }
 
 #: The issue's thresholds, as fractions of the gated peak (τ_elig = 1 s): potentiation at
@@ -143,6 +152,8 @@ LAW_TOLERANCE = 0.01
 YAGISHITA_SIGNIFICANT = (0.6, 1.0)
 YAGISHITA_ABSENT = (-1.0, 5.0)
 YAGISHITA_WINDOW = (0.3, 2.0)
+#: Parameters stored in seconds in the Neo annotations (``pairing_duration_s``, ...).
+WINDOW_SECONDS = ("tau_pot", "trial_duration", "pairing_duration")
 #: Columns of a data file: one delay column (unit in the name) and ``dw``.
 DATA_DELAY_COLUMNS = {"delay_s": 1.0, "delay_ms": 1e-3}
 DATA_VALUE_COLUMN = "dw"
@@ -248,6 +259,19 @@ def check(params):
         raise ValueError(f"trial_duration = {format_time(T_trial)} from the earliest delay is "
                          f"{n_steps:.3g} steps of dt = {format_time(dt)} (at most "
                          f"{_MAX_STEPS:.0e}); raise dt or shorten the schedule")
+    if params["variant"] == "spiking":
+        p_max = params["max_rate_hz"] * _s(dt)
+        if p_max > 0.1:
+            raise ValueError(f"dt = {format_time(dt)} is too coarse for max_rate_hz = "
+                             f"{params['max_rate_hz']:g}: a spike probability of {p_max:g} per "
+                             "step; it must be ≤ 0.1 (dt ≤ 0.1/max_rate)")
+        if not dt * 5 < params["spike_tau_prop"]:
+            raise ValueError(f"dt = {format_time(dt)} is too coarse for spike_tau_prop = "
+                             f"{format_time(params['spike_tau_prop'])}; it must be < "
+                             "spike_tau_prop/5")
+        if params["data"]:
+            raise ValueError("data: fitting measured ΔW(d) is done by the rate variant "
+                             "(variant = 'rate'); the spiking variant has no fit")
     if params["data"]:
         read_data(params["data"])
     return params
@@ -929,20 +953,11 @@ def traces_block(window, params):
     import neo
     import quantities as pq
 
-    import ctfa_brian
+    from ctfa_brian.neo_io import protocol_annotations
 
-    annotations = {"ctfa_brian_version": ctfa_brian.__version__, "protocol": NAME,
-                   "t_read_ms": float(window.t_read / ms),
-                   "delay_reference": "pairing onset"}
-    for key, value in params.items():
-        if isinstance(value, Quantity):
-            unit, suffix = (second, "s") if key in ("tau_pot", "trial_duration",
-                                                    "pairing_duration") else (ms, "ms")
-            annotations[f"{key}_{suffix}"] = float(value / unit)
-        elif isinstance(value, tuple):
-            annotations[f"{key}_ms"] = [float(v / ms) for v in value]
-        else:
-            annotations[key] = value
+    annotations = protocol_annotations(params, seconds=WINDOW_SECONDS, protocol=NAME,
+                                       t_read_ms=float(window.t_read / ms),
+                                       delay_reference="pairing onset")
     block = neo.Block(name="ctfa_brian eligibility_window",
                       description="eligibility_window protocol: E, W, D and pairing traces; "
                                   "time from pairing onset", **annotations)
@@ -967,6 +982,11 @@ def traces_block(window, params):
 def run(params, out_dir):
     """Simulate, fit, and write ``table.csv``, ``eligibility_window.png`` and ``traces.nix``.
 
+    With ``variant = "spiking"``: Poisson pairing spikes and modulatory spikes into the
+    package's spiking synapses, ``n_trials`` per delay
+    (`ctfa_brian.protocols._spiking_synapse.window_spiking`); writes ``table.csv``,
+    ``eligibility_window.png`` and ``spikes.nix`` (one Segment per delay).
+
     Parameters
     ----------
     params : dict
@@ -984,6 +1004,12 @@ def run(params, out_dir):
     from ctfa_brian.neo_io import neo_suffix, save_neo
 
     out_dir = Path(out_dir)
+    if params["variant"] == "spiking":
+        from ctfa_brian.protocols._spiking_report import run_window
+
+        dt_s = _s(params["dt"])
+        delays = np.round(np.asarray([_s(d) for d in params["delays"]]) / dt_s) * dt_s * second
+        return run_window(params, out_dir, delays, _tau_list(params))
     window = simulate(params)
     start = time.perf_counter()
     data_fit = fit_data(params) if params["data"] else None

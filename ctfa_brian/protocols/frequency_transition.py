@@ -53,6 +53,10 @@ K f2 (f2 − f1)/f_ref² with K > 0 set by the time constants: 25→50 gives LTP
 exactly half that size, flat conditions zero. The time-invariant rule gives K' (f2 − f1)²/f_ref²
 for both directions.
 
+**Spiking variant** (``variant = "spiking"``, ``mode = "spiking"``): the postsynaptic cell
+spikes too, Poisson at f_ref·z, and its own spikes write z_fast and z_slow (each adds
+1/(f_ref τ)); E[ΔW] is the same law (`TD_SOURCE_SPIKING`).
+
 Every synapse — each condition × trial — is simulated in one Brian2 `Network` (runtime
 device). The first ``warmup_cycles`` cycles let the traces settle into the periodic state
 (plasticity off); then W (and ``w_invariant``) start from 0 for ``n_cycles`` cycles.
@@ -92,6 +96,7 @@ __all__ = [
     "SPIKE_ON_PRE",
     "SPIKE_SYNAPSE",
     "TD_SOURCE",
+    "TD_SOURCE_SPIKING",
     "Transition",
     "check",
     "conditions",
@@ -108,8 +113,14 @@ logger = get_logger(__name__)
 NAME = "frequency_transition"
 
 PARAMETERS = {
-    "mode": Parameter("str", "rates", "presynaptic activity: the rate f(t) or Poisson spikes at "
-                      "f(t)", choices=("rates", "poisson")),
+    "variant": Parameter("str", "rate", "rate: a rate cell (mode rates or poisson); spiking: "
+                         "Poisson presynaptic spikes and a spiking postsynaptic cell whose spikes "
+                         "write the TD traces (mode spiking)", choices=("rate", "spiking")),
+    "mode": Parameter("str", None, "rates: the rate f(t); poisson: Poisson presynaptic spikes "
+                      "at f(t), rate cell; spiking: Poisson pre spikes and a Poisson-spiking "
+                      "cell at f_ref·z whose spike traces are z_fast and z_slow",
+                      choices=("rates", "poisson", "spiking"),
+                      default_text="rates (variant rate), spiking (variant spiking)"),
     "f1_hz": Parameter("floats", (25.0, 50.0, 25.0, 50.0),
                        "minus-phase (first half-cycle) frequency of each condition, Hz", gt=0),
     "f2_hz": Parameter("floats", (50.0, 25.0, 25.0, 50.0),
@@ -175,6 +186,25 @@ plus = 1.0*int(timestep(t, dt) % cycle_steps >= phase_steps) : 1
 x_in : 1
 """)
 
+#: Spiking postsynaptic cell (``mode = "spiking"``): z (the trace of the presynaptic spikes, as
+#: in Poisson mode) is the cell's drive; it fires Poisson spikes at f_ref·z, and each of its
+#: spikes adds 1/(f_ref τ) to the fast and the slow trace, so E[z_fast], E[z_slow] follow the
+#: rate equations of `TD_SOURCE`. m = z_fast − z_slow is now made of the cell's own spikes.
+TD_SOURCE_SPIKING = Equations("""
+dz/dt = (x_in - z)/tau_prop : 1
+dz_fast/dt = -z_fast/tau_fast : 1
+dz_slow/dt = -z_slow/tau_slow : 1
+m = z_fast - z_slow : 1
+g = 1.0*int(timestep(t, dt) % cycle_steps >= cycle_steps - gate_steps) : 1
+plus = 1.0*int(timestep(t, dt) % cycle_steps >= phase_steps) : 1
+x_in : 1
+""")
+#: Threshold and reset of the spiking postsynaptic cell. Its thresholder runs before the state
+#: update and its reset before the synapses (`simulate`): E[spikes] = f_ref z dt with the z
+#: the Euler step of `TD_SOURCE` uses, in the traces when the synapse reads m.
+TD_SPIKING_THRESHOLD = "rand() < f_ref*clip(z, 0, inf)*dt"
+TD_SPIKING_RESET = "z_fast += 1/(f_ref*tau_fast)\nz_slow += 1/(f_ref*tau_slow)"
+
 #: Rate synapse: the gated rule W and, for comparison, the time-invariant rule (g ≡ 1).
 RATE_SYNAPSE = Equations("""
 dw/dt = g_post*x_pre*m_post/tau_pot : 1 (clock-driven)
@@ -215,7 +245,7 @@ def _is_multiple(value, dt):
 
 
 def check(params):
-    """Check the parameters against each other.
+    """Fill in ``mode`` from ``variant`` and check the parameters against each other.
 
     Raises
     ------
@@ -226,6 +256,12 @@ def check(params):
         ``gate_width`` or ``record_dt`` not a whole number of steps; ``record_dt`` >
         ``phase_duration``/10; ``n_trials`` < 2 in Poisson mode. Every message names the key.
     """
+    if params["mode"] is None:
+        params["mode"] = "spiking" if params["variant"] == "spiking" else "rates"
+    if (params["mode"] == "spiking") != (params["variant"] == "spiking"):
+        raise ValueError(f"mode = {params['mode']!r} does not go with variant = "
+                         f"{params['variant']!r}; the spiking variant is mode 'spiking' "
+                         "(leave mode out), the rate variant is mode 'rates' or 'poisson'")
     f1, f2, dt = params["f1_hz"], params["f2_hz"], params["dt"]
     P = params["phase_duration"]
     if len(f1) != len(f2):
@@ -263,9 +299,9 @@ def check(params):
     if params["record_dt"] > P / 10:
         raise ValueError(f"record_dt = {format_time(params['record_dt'])} is too coarse; it "
                          f"must be ≤ phase_duration/10 (= {format_time(P / 10)})")
-    if params["mode"] == "poisson" and params["n_trials"] < 2:
-        raise ValueError(f"n_trials = {params['n_trials']} is not allowed in Poisson mode; it "
-                         "must be ≥ 2 for a standard error")
+    if params["mode"] != "rates" and params["n_trials"] < 2:
+        raise ValueError(f"n_trials = {params['n_trials']} is not allowed in {params['mode']} "
+                         "mode; it must be ≥ 2 for a standard error")
     return params
 
 
@@ -351,11 +387,14 @@ class Transition:
         ``{variable: {"t": Quantity (from the first recorded cycle start), "values":
         ndarray (conditions, times)}}`` for trial 0 of each condition, last two cycles.
     spikes : list of Quantity or None
-        Poisson mode: presynaptic spike times (same time origin) per condition, trial 0.
+        Poisson and spiking modes: presynaptic spike times (same time origin) per condition,
+        trial 0.
     t_record : Quantity
         Simulation time at which the recorded cycles start.
     timings : dict
         ``build`` and ``run`` in seconds.
+    post_spikes : list of Quantity or None
+        Spiking mode: the postsynaptic cell's spike times per condition, trial 0.
     """
 
     conditions: list
@@ -368,6 +407,7 @@ class Transition:
     spikes: list
     t_record: Quantity
     timings: dict
+    post_spikes: list = None
 
     def index(self, f1, f2):
         """Return the index of condition (f1, f2)."""
@@ -410,7 +450,8 @@ def simulate(params):
         "phase_steps": int(round(_steps(P, dt))),
         "gate_steps": int(round(_steps(params["gate_width"], dt))),
     }
-    poisson = params["mode"] == "poisson"
+    poisson = params["mode"] in ("poisson", "spiking")
+    spiking = params["mode"] == "spiking"
     brian_seed(params["seed"])
 
     start = time.perf_counter()
@@ -420,8 +461,20 @@ def simulate(params):
     else:
         pre = NeuronGroup(n, PRE_RATE, namespace=namespace, dt=dt, order=_NEURON_ORDER,
                           name="ft_pre")
-    post = NeuronGroup(n, TD_SOURCE, method="euler", namespace=namespace, dt=dt,
-                       order=_NEURON_ORDER, name="ft_post")
+    if spiking:
+        post = NeuronGroup(n, TD_SOURCE_SPIKING, threshold=TD_SPIKING_THRESHOLD,
+                           reset=TD_SPIKING_RESET, method="euler", namespace=namespace, dt=dt,
+                           order=_NEURON_ORDER, name="ft_post")
+        # Mirror the Euler step of the rate equations: spike from z at the start of the step
+        # (after the step's decay its mean is (1 − dt/τ_prop) lower), and add the spike to
+        # the traces before the presynaptic spikes of the step read m (as the rate cell's
+        # z_fast, z_slow already hold z(t) when W reads them). Either one-step offset biases
+        # the time-invariant rule by O(dt (1/τ_fast − 1/τ_slow)) per cycle.
+        post.thresholder["spike"].when = "before_groups"
+        post.resetter["spike"].when = "before_synapses"
+    else:
+        post = NeuronGroup(n, TD_SOURCE, method="euler", namespace=namespace, dt=dt,
+                           order=_NEURON_ORDER, name="ft_post")
     if poisson:
         syn = Synapses(pre, post, SPIKE_SYNAPSE, on_pre=SPIKE_ON_PRE, namespace=namespace,
                        dt=dt, name="ft_W")
@@ -442,6 +495,8 @@ def simulate(params):
     }
     if poisson:
         monitors["spikes"] = SpikeMonitor(pre, name="ft_spike_monitor")
+    if spiking:
+        monitors["post_spikes"] = SpikeMonitor(post, name="ft_post_spike_monitor")
     for monitor in monitors.values():
         monitor.active = False
     net = Network(pre, post, syn, *monitors.values(), name="frequency_transition_network")
@@ -478,8 +533,12 @@ def simulate(params):
         spikes = [trains[k] - t_record for k in record]
     else:
         spikes = None
+    post_spikes = None
+    if spiking:
+        trains = monitors["post_spikes"].spike_trains()
+        post_spikes = [trains[k] - t_record for k in record]
     return Transition(pairs, params["mode"], dw, dw_inv, laws[:, 0], laws[:, 1], traces, spikes,
-                      t_record, {"build": built - start, "run": finished - built})
+                      t_record, {"build": built - start, "run": finished - built}, post_spikes)
 
 
 # ----------------------------------------------------------------------------------------
@@ -512,7 +571,9 @@ def _reference(pairs, values):
 def _note(params):
     if params["mode"] == "rates":
         return "rates mode is deterministic: every trial is identical and the s.e.m. is 0"
-    note = "Poisson mode: mean ± s.e.m. over independent trials (seeded)"
+    note = (f"{params['mode']} mode: mean ± s.e.m. over independent trials (seeded)"
+            + ("; the TD traces are made of the postsynaptic cell's own spikes"
+               if params["mode"] == "spiking" else ""))
     size = params["n_cycles"] * params["n_trials"]
     if size < _POISSON_SIZE:
         note += (f"; n_cycles × n_trials = {size} < {_POISSON_SIZE}: the s.e.m. of a 50→50 "
@@ -665,6 +726,9 @@ def plot(result, params, path):
         if result.spikes is not None:
             s = np.asarray(result.spikes[k] / ms)
             ax.plot(s, np.full_like(s, -0.25), "|", color="k", ms=6, label="pre spikes")
+        if result.post_spikes is not None:
+            s = np.asarray(result.post_spikes[k] / ms)
+            ax.plot(s, np.full_like(s, -0.45), "|", color="C4", ms=6, label="post spikes")
         ax.axhline(0, color="0.8", lw=0.5)
         a, b = pairs[k]
         ax.set_title(f"{a:g}→{b:g} Hz, trial 0: minus | plus phase (last cycles)", fontsize=10)
@@ -698,18 +762,10 @@ def traces_block(result, params):
     import neo
     import quantities as pq
 
-    import ctfa_brian
+    from ctfa_brian.neo_io import protocol_annotations
 
-    annotations = {"ctfa_brian_version": ctfa_brian.__version__, "protocol": NAME,
-                   "t_record_ms": float(result.t_record / ms)}
-    for key, value in params.items():
-        if isinstance(value, Quantity):
-            unit, suffix = (second, "s") if key.startswith(("tau_pot", "tau_dec")) else (ms, "ms")
-            annotations[f"{key}_{suffix}"] = float(value / unit)
-        elif isinstance(value, tuple):
-            annotations[key] = [float(v) for v in value]
-        else:
-            annotations[key] = value
+    annotations = protocol_annotations(params, protocol=NAME,
+                                       t_record_ms=float(result.t_record / ms))
     block = neo.Block(name="ctfa_brian frequency_transition",
                       description="frequency_transition protocol: TD source and weight traces "
                                   "over the last two theta cycles (trial 0 of each condition)",
@@ -732,7 +788,13 @@ def traces_block(result, params):
         for (a, b), spikes in zip(pairs, result.spikes):
             segment.spiketrains.append(neo.SpikeTrain(
                 np.asarray(spikes / ms), units=pq.ms, t_start=0 * pq.ms, t_stop=t_stop * pq.ms,
-                name=f"pre {_label(a, b)}", condition=_label(a, b), f1_hz=a, f2_hz=b))
+                name=f"pre {_label(a, b)}", condition=_label(a, b), f1_hz=a, f2_hz=b,
+                population="pre"))
+    for (a, b), spikes in zip(pairs, result.post_spikes or ()):
+        segment.spiketrains.append(neo.SpikeTrain(
+            np.asarray(spikes / ms), units=pq.ms, t_start=0 * pq.ms, t_stop=t_stop * pq.ms,
+            name=f"post {_label(a, b)}", condition=_label(a, b), f1_hz=a, f2_hz=b,
+            population="post"))
     block.check_relationships()
     return block
 

@@ -62,6 +62,7 @@ __all__ = [
     "Curve",
     "Sweep",
     "check",
+    "delays_of",
     "eq1_law",
     "eq4_law",
     "gated_law",
@@ -101,6 +102,19 @@ PARAMETERS = {
     "record_dt": Parameter("time", 1 * ms, "sampling period of the saved traces", gt=0 * ms),
     "tolerance": Parameter("float", 0.02, "allowed deviation from a law, as a fraction of its "
                            "peak (the ungated and gated checks)", gt=0, lt=1),
+    "variant": Parameter("str", "rate", "rate: the curves above; spiking: Poisson input and "
+                         "error spikes into the package's spiking synapses, n_trials per delay",
+                         choices=("rate", "spiking")),
+    "max_rate_hz": Parameter("float", 200.0, "spiking: the rate that stands for x = 1 and "
+                             "e = 1, Hz", gt=0, le=1000),
+    "n_trials": Parameter("int", 100, "spiking: independent synapses (trials) per delay",
+                          ge=2, le=100_000),
+    "spike_tau_prop": Parameter("time", 10 * ms, "spiking: τ_prop of the error trace the "
+                                "synapse reads", gt=0 * ms),
+    "cch_trials": Parameter("int", 20, "spiking: trials per delay whose spike trains give the "
+                            "cross-correlation C(0) = ∫ x e dt (elephant)", ge=2),
+    "cch_bin": Parameter("time", 5 * ms, "spiking: bin of that cross-correlation (C(0) is its "
+                         "central bin)", gt=0 * ms),
 }
 
 #: Gated checks: an error after the input (Δ = +r T) keeps at least this fraction of the
@@ -148,6 +162,20 @@ def check(params):
         raise ValueError(f"n_delays = {params['n_delays']} puts the delays "
                          f"{format_time(spacing)} apart, closer than dt = {format_time(dt)}; "
                          "use fewer delays or a smaller dt")
+    if params["variant"] == "spiking":
+        p_max = params["max_rate_hz"] * float(dt / second)
+        if p_max > 0.1:
+            raise ValueError(f"dt = {format_time(dt)} is too coarse for max_rate_hz = "
+                             f"{params['max_rate_hz']:g}: a spike probability of {p_max:g} per "
+                             "step; it must be ≤ 0.1 (dt ≤ 0.1/max_rate)")
+        if params["cch_bin"] < dt or params["cch_bin"] > T / 10:
+            raise ValueError(f"cch_bin = {format_time(params['cch_bin'])} is not allowed; it "
+                             f"must lie between dt = {format_time(dt)} and sample_time/10 = "
+                             f"{format_time(T / 10)}")
+        if not dt * _MIN_STEPS_PROP < params["spike_tau_prop"]:
+            raise ValueError(f"dt = {format_time(dt)} is too coarse for spike_tau_prop = "
+                             f"{format_time(params['spike_tau_prop'])}; it must be < "
+                             f"spike_tau_prop/{_MIN_STEPS_PROP}")
     for k, tau_prop in enumerate(params["tau_props"]):
         if float(tau_prop) > 0 and not dt * _MIN_STEPS_PROP < tau_prop:
             raise ValueError(f"dt = {format_time(dt)} is too coarse for tau_props[{k}] = "
@@ -420,6 +448,14 @@ class Sweep:
         return int(np.argmin(np.abs(np.asarray(self.delays / second) - float(delay / second))))
 
 
+def delays_of(params):
+    """The protocol's delays Δ, on the dt grid."""
+    T, dt = params["sample_time"], params["dt"]
+    step_s = float(dt / second)
+    return np.round(np.linspace(-1, 1, params["n_delays"]) * params["max_delay_ratio"]
+                    * float(T / second) / step_s) * step_s * second
+
+
 def _window(start):
     """1 on [start, start + sample_time), sampled at the steps (edges on the dt grid)."""
     return f"int(t >= {start} - 0.5*dt)*int(t < {start} + sample_time - 0.5*dt)"
@@ -508,9 +544,7 @@ def simulate(params):
     """
     T, dt = params["sample_time"], params["dt"]
     n = params["n_delays"]
-    step_s = float(dt / second)
-    delays = np.round(np.linspace(-1, 1, n) * params["max_delay_ratio"] * float(T / second)
-                      / step_s) * step_s * second
+    delays = delays_of(params)
     t_on = float(np.max(np.asarray(delays / second))) * second  # error of the earliest Δ at 0
     tau_pots = [r * T for r in params["tau_pot_ratios"]]
     tau_main = tau_pots[-1]
@@ -777,20 +811,10 @@ def traces_block(sweep, params):
     import neo
     import quantities as pq
 
-    import ctfa_brian
+    from ctfa_brian.neo_io import protocol_annotations
 
-    annotations = {"ctfa_brian_version": ctfa_brian.__version__, "protocol": NAME,
-                   "t_read_ms": float(sweep.t_read / ms)}
-    for key, value in params.items():
-        if isinstance(value, Quantity):
-            unit, suffix = (second, "s") if key.startswith(("tau_pot", "tau_dec")) else (ms, "ms")
-            annotations[f"{key}_{suffix}"] = float(value / unit)
-        elif isinstance(value, tuple) and value and isinstance(value[0], Quantity):
-            annotations[f"{key}_ms"] = [float(v / ms) for v in value]
-        elif isinstance(value, tuple):
-            annotations[key] = [float(v) for v in value]
-        else:
-            annotations[key] = value
+    annotations = protocol_annotations(params, protocol=NAME,
+                                       t_read_ms=float(sweep.t_read / ms))
     block = neo.Block(name="ctfa_brian overlap",
                       description="overlap protocol: W, E, input and error traces; "
                                   "time from input onset", **annotations)
@@ -819,6 +843,10 @@ def traces_block(sweep, params):
 def run(params, out_dir):
     """Simulate the sweep and write ``table.csv``, ``overlap.png`` and ``traces.nix``.
 
+    With ``variant = "spiking"``: Poisson input and error spikes into the package's spiking
+    synapses (`ctfa_brian.protocols._spiking_synapse.overlap_spiking`), ``n_trials`` per delay;
+    writes ``table.csv``, ``overlap.png`` and ``spikes.nix`` (one Segment per delay).
+
     Parameters
     ----------
     params : dict
@@ -837,6 +865,10 @@ def run(params, out_dir):
     from ctfa_brian.neo_io import neo_suffix, save_neo
 
     out_dir = Path(out_dir)
+    if params["variant"] == "spiking":
+        from ctfa_brian.protocols._spiking_report import run_overlap
+
+        return run_overlap(params, out_dir, delays_of(params))
     sweep = simulate(params)
     results = _summary(sweep, params)
     start = time.perf_counter()

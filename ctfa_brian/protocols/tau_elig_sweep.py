@@ -14,16 +14,17 @@ from brian2 import ms, second
 
 from ctfa_brian.neo_io import neo_suffix
 from ctfa_brian.parameters import ModelParameters
+from ctfa_brian.protocols import _network_sweep
 from ctfa_brian.protocols._network_sweep import (
     NETWORK_PARAMETERS,
     SWEEP_DEVICE,
-    check,
     plot_sweep,
     summarise,
     sweep,
     write_table,
     write_traces,
 )
+from ctfa_brian.protocols._variant import model_fields
 from ctfa_brian.protocols.runner import Parameter
 
 __all__ = ["DEVICE", "NAME", "PARAMETERS", "check", "run"]
@@ -48,7 +49,12 @@ def _model(params, dataset, hidden):
     return ModelParameters(hidden=hidden, rule=params["rule"], tau_prop=params["tau_prop"],
                            tau_pot_w=tau_pot, tau_pot_v=tau_pot,
                            tau_elig=params["tau_elig_ratios"][0] * params["sample_time"],
-                           eligibility=params["eligibility"])
+                           eligibility=params["eligibility"], **model_fields(params))
+
+
+def check(params):
+    """The network sweep's checks, with every network's model built."""
+    return _network_sweep.check(params, _model)
 
 
 def run(params, out_dir):

@@ -11,16 +11,17 @@ through ``run_args``. Runs that blow up (NaN) are recorded as failed.
 
 from ctfa_brian.neo_io import neo_suffix
 from ctfa_brian.parameters import ModelParameters
+from ctfa_brian.protocols import _network_sweep
 from ctfa_brian.protocols._network_sweep import (
     NETWORK_PARAMETERS,
     SWEEP_DEVICE,
-    check,
     plot_sweep,
     summarise,
     sweep,
     write_table,
     write_traces,
 )
+from ctfa_brian.protocols._variant import model_fields
 from ctfa_brian.protocols.runner import Parameter
 
 __all__ = ["DEVICE", "NAME", "PARAMETERS", "check", "run"]
@@ -38,7 +39,12 @@ PARAMETERS = {
 def _model(params, dataset, hidden):  # τ_pot itself is set per run from the ratio
     tau_pot = params["tau_pot_ratios"][0] * params["sample_time"]
     return ModelParameters(hidden=hidden, rule=params["rule"], tau_prop=params["tau_prop"],
-                           tau_pot_w=tau_pot, tau_pot_v=tau_pot)
+                           tau_pot_w=tau_pot, tau_pot_v=tau_pot, **model_fields(params))
+
+
+def check(params):
+    """The network sweep's checks, with every network's model built."""
+    return _network_sweep.check(params, _model)
 
 
 def run(params, out_dir):

@@ -1,0 +1,292 @@
+"""What the overlap and eligibility-window protocols write in the spiking variant.
+
+`run_overlap` and `run_window` simulate (`ctfa_brian.protocols._spiking_synapse`), check the
+trial means against the laws, and write ``table.csv`` (one row per curve, delay and trial), a
+figure, and the spike trains as Neo (``spikes.nix``: **one `neo.Segment` per delay** — the
+condition — with the presynaptic and error spike trains of trial 0 of every circuit,
+annotations ``circuit``, ``population``, ``event``, parameters on the block with the unit in the
+key).
+"""
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+from brian2 import ms, second
+
+from ctfa_brian.io import atomic_path
+from ctfa_brian.parameters import format_time
+from ctfa_brian.protocols._spiking_synapse import overlap_spiking, window_spiking
+
+__all__ = ["SEM_ALLOWANCE", "check_against_law", "run_overlap", "run_window", "spikes_block"]
+
+#: A trial mean agrees with its law within this many standard errors (plus the tolerance).
+SEM_ALLOWANCE = 4.0
+
+
+def check_against_law(curve, tolerance, peak):
+    """Whether every |mean − law| ≤ tolerance · peak + SEM_ALLOWANCE · sem; and the worst
+    deviation in standard errors."""
+    excess = np.abs(curve["mean"] - curve["law"]) - tolerance * peak
+    sem = np.where(curve["sem"] > 0, curve["sem"], np.inf)
+    worst = float(np.max(excess / sem))
+    return bool(np.all(excess <= SEM_ALLOWANCE * curve["sem"])), worst
+
+
+def spikes_block(result, params, protocol, seconds=("tau_pot", "tau_dec")):
+    """The trial-0 spike trains of every delay as a `neo.Block`, one Segment per delay."""
+    import neo
+    import quantities as pq
+
+    from ctfa_brian.neo_io import protocol_annotations
+
+    block = neo.Block(name=f"ctfa_brian {protocol} (spiking)",
+                      description=f"{protocol} protocol, spiking variant: presynaptic and error "
+                                  "spike trains of trial 0 per delay; time from input onset",
+                      **protocol_annotations(params, seconds, protocol=protocol,
+                                             variant="spiking"))
+    stop, begin = float(result.t_stop / ms), float(result.t_start / ms)
+    for k, delay in enumerate(result.delays):
+        segment = neo.Segment(name=f"delay {float(delay / ms):g} ms",
+                              delay_ms=float(delay / ms))
+        for circuit, trains in result.spikes.items():
+            for event, per_delay in trains.items():
+                times = np.asarray(per_delay[k] / ms)
+                times = times[(times >= begin) & (times <= stop)]
+                segment.spiketrains.append(neo.SpikeTrain(
+                    times, units=pq.ms, t_start=begin * pq.ms, t_stop=stop * pq.ms,
+                    name=f"{circuit}.{event}", circuit=circuit,
+                    population="pre" if event == "pre" else "error",
+                    event="spike" if event == "pre" else event, delay_ms=float(delay / ms),
+                    max_rate_hz=float(result.max_rate / (1 / second)), trial=0))
+        block.segments.append(segment)
+    block.check_relationships()
+    return block
+
+
+def _write_rows(rows, path):
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _table(result, x_name, x_of, quantity):
+    rows = []
+    for name, curve in result.curves.items():
+        trials = curve["trials"]
+        for k, delay in enumerate(result.delays):
+            for j in range(trials.shape[1]):
+                rows.append({x_name: f"{x_of(delay):.6g}", "curve": name, "trial": j,
+                             quantity: f"{trials[k, j]:.10g}",
+                             f"{quantity}_mean": f"{curve['mean'][k]:.10g}",
+                             f"{quantity}_sem": f"{curve['sem'][k]:.6g}",
+                             f"{quantity}_law": f"{curve['law'][k]:.10g}"})
+    return rows
+
+
+def _save(result, params, out_dir, protocol, rows, figure, seconds=("tau_pot", "tau_dec")):
+    from ctfa_brian.neo_io import neo_suffix, save_neo
+
+    out_dir = Path(out_dir)
+    start = time.perf_counter()
+    files = {"table": _write_rows(rows, out_dir / "table.csv"),
+             "figure": figure(out_dir / f"{protocol}.png"),
+             "spikes": save_neo(spikes_block(result, params, protocol, seconds),
+                                out_dir / f"spikes{neo_suffix()}")}
+    return {k: str(v) for k, v in files.items()}, time.perf_counter() - start
+
+
+# ----------------------------------------------------------------------------------------
+# Overlap
+# ----------------------------------------------------------------------------------------
+def _overlap_summary(result, params):
+    from ctfa_brian.protocols.overlap import GATED_EARLY_MAX, GATED_LATE_MIN
+
+    T = params["sample_time"]
+    d = np.asarray(result.delays / T)
+    zero, late, early = int(np.argmin(np.abs(d))), len(d) - 1, 0
+    tol = params["tolerance"]
+    entries, checks = {}, {}
+    for name, curve in result.curves.items():
+        peak = float(np.max(curve["law"]))
+        ok, worst = check_against_law(curve, tol, peak)
+        entries[name] = {
+            "law": {"ungated": "propagated_law (no input hop, one error hop of τ_prop)",
+                    "gated": "gated_law", "overlap": "triangle_law (T − |Δ|)₊"}[name],
+            "peak_law": peak, "max_deviation_sem": worst,
+            "max_deviation_percent": float(100 * np.max(np.abs(curve["mean"] - curve["law"]))
+                                           / peak),
+            "per_delay": [{"delay_over_T": float(x), "mean": float(m), "sem": float(s),
+                           "law": float(w)}
+                          for x, m, s, w in zip(d, curve["mean"], curve["sem"], curve["law"])]}
+        checks[f"{name}: trial mean within {100 * tol:g} % of the law's peak + "
+               f"{SEM_ALLOWANCE:g} s.e.m."] = ok
+    g = result.curves["gated"]
+    ratio_late = float(g["mean"][late] / g["mean"][zero])
+    ratio_early = float(g["mean"][early] / g["mean"][zero])
+    sem_late = float(g["sem"][late] / g["mean"][zero])
+    sem_early = float(g["sem"][early] / g["mean"][zero])
+    entries["gated"].update(ratio_late=ratio_late, ratio_early=ratio_early)
+    checks[f"gated: error after the input keeps ≥ {GATED_LATE_MIN:g} of the Δ = 0 change"] = \
+        bool(ratio_late + SEM_ALLOWANCE * sem_late >= GATED_LATE_MIN)
+    checks[f"gated: error before the input: ≤ {GATED_EARLY_MAX:g} of it"] = \
+        bool(abs(ratio_early) <= GATED_EARLY_MAX + SEM_ALLOWANCE * sem_early)
+    return {
+        "protocol": "overlap", "variant": "spiking",
+        "sign": "values are -ΔW (dW/dt = -x e/tau_pot in expectation); overlap is C(0) = "
+                "∫ x e dt from the spike trains' cross-correlation (elephant), in seconds",
+        "sample_time": format_time(T), "max_rate_hz": params["max_rate_hz"],
+        "n_trials": params["n_trials"], "cch_trials": result.curves["overlap"]["n_trials"],
+        "tau_pot": format_time(params["tau_pot_ratios"][-1] * T),
+        "spike_tau_prop": format_time(params["spike_tau_prop"]),
+        "curves": entries, "checks": checks, "passed": all(checks.values()),
+    }
+
+
+def _overlap_figure(result, params):
+    def draw(path):
+        from matplotlib.figure import Figure
+
+        T = params["sample_time"]
+        x = np.asarray(result.delays / T)
+        fig = Figure(figsize=(12, 3.8), layout="constrained")
+        axes = fig.subplots(1, 3, sharex=True)
+        titles = {"ungated": "ungated: −ΔW τ_pot (s)", "gated":
+                  f"gated, τ_elig = {format_time(params['tau_elig'])}: −ΔW τ_pot (s)",
+                  "overlap": "C(0) = ∫ x e dt from the spike trains (s)"}
+        scale = {"ungated": float(params["tau_pot_ratios"][-1] * T / second),
+                 "gated": float(params["tau_pot_ratios"][-1] * T / second), "overlap": 1.0}
+        for ax, name in zip(axes, ("ungated", "gated", "overlap")):
+            c, s = result.curves[name], scale[name]
+            ax.plot(x, c["law"] * s, "k-", lw=1, label="law (expected value)")
+            ax.errorbar(x, c["mean"] * s, yerr=c["sem"] * s, fmt="o", ms=3, mfc="none",
+                        capsize=2, label=f"spiking, mean ± s.e.m. ({c['trials'].shape[1]} "
+                                         "trials)")
+            ax.axhline(0, color="0.8", lw=0.5)
+            ax.set_title(titles[name], fontsize=9)
+            ax.set_xlabel("error delay Δ / T")
+            ax.legend(fontsize=7, loc="upper left")
+        fig.suptitle(f"Overlap with spikes (Poisson at {params['max_rate_hz']:g} Hz, "
+                     f"T = {format_time(T)})", fontsize=10)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+        return path
+    return draw
+
+
+def run_overlap(params, out_dir, delays):
+    """The overlap protocol's spiking variant: simulate, check, write; return the results."""
+    result = overlap_spiking(params, delays)
+    results = _overlap_summary(result, params)
+    rows = _table(result, "delay_ms", lambda d: float(d / ms), "minus_dW")
+    results["files"], write = _save(result, params, out_dir, "overlap", rows,
+                                    _overlap_figure(result, params))
+    results["timings_s"] = {**result.timings, "write": write}
+    return results
+
+
+# ----------------------------------------------------------------------------------------
+# Eligibility window
+# ----------------------------------------------------------------------------------------
+def _window_summary(result, params):
+    from ctfa_brian.protocols.eligibility_window import EARLY_MAX, FAR_MAX, LATE_MIN
+
+    d = np.asarray(result.delays / second)
+    g = result.curves["gated"]
+    peak = float(np.max(g["mean"]))
+    law_peak = float(np.max(g["law"]))
+    tol = 0.02
+    checks, curves = {}, {}
+    for name, curve in result.curves.items():
+        ok, worst = check_against_law(curve, tol, float(np.max(np.abs(curve["law"]))))
+        curves[name] = {"tau_elig": (format_time(curve["tau_elig"]) if curve["tau_elig"]
+                                     is not None else None), "max_deviation_sem": worst,
+                        "per_delay": [{"delay_s": float(x), "mean": float(m), "sem": float(s),
+                                       "law": float(w)} for x, m, s, w in
+                                      zip(d, curve["mean"], curve["sem"], curve["law"])]}
+        checks[f"{name}: trial mean within {100 * tol:g} % of its law's peak + "
+               f"{SEM_ALLOWANCE:g} s.e.m."] = ok
+    targets = {}
+    for label, delay in (("-1 s", -1.0), ("+0.6 s", 0.6), ("+1 s", 1.0), ("+5 s", 5.0)):
+        hits = np.flatnonzero(np.abs(d - delay) < 1e-9)
+        if not len(hits):
+            continue
+        k = int(hits[0])
+        ratio, sem = float(g["mean"][k] / peak), float(g["sem"][k] / peak)
+        if delay < 0:
+            expected, ok = f"none: |ΔW| ≤ {EARLY_MAX:g} × peak", abs(ratio) <= EARLY_MAX + \
+                SEM_ALLOWANCE * sem
+        elif delay > 2:
+            expected, ok = f"weak: ΔW < {FAR_MAX:g} × peak", ratio < FAR_MAX + \
+                SEM_ALLOWANCE * sem
+        else:  # potentiation, and significantly above zero
+            expected = f"potentiation: ΔW ≥ {LATE_MIN:g} × peak, > 0 by {SEM_ALLOWANCE:g} s.e.m."
+            ok = ratio >= LATE_MIN and ratio > SEM_ALLOWANCE * sem
+        targets[label] = {"delay_s": delay, "gated_normalised": ratio, "sem_normalised": sem,
+                          "expected": expected, "ok": bool(ok)}
+        checks[f"gated {label}: {expected}"] = bool(ok)
+    return {
+        "protocol": "eligibility_window", "variant": "spiking",
+        "delay_reference": "pairing onset (d = 0: burst and pairing start together)",
+        "sign": "ΔW > 0 is potentiation (the burst is a reward-like modulator: err_neg spikes "
+                "at max_rate · D(t))",
+        "max_rate_hz": params["max_rate_hz"], "n_trials": params["n_trials"],
+        "tau_elig": format_time(params["tau_elig"]),
+        "peak": peak, "law_peak": law_peak,
+        "peak_delay_s": float(d[int(np.argmax(g["mean"]))]),
+        "yagishita": targets, "curves": curves,
+        "checks": checks, "passed": all(checks.values()),
+    }
+
+
+def _window_figure(result, params):
+    def draw(path):
+        from matplotlib.figure import Figure
+
+        from ctfa_brian.protocols.eligibility_window import (
+            YAGISHITA_ABSENT,
+            YAGISHITA_SIGNIFICANT,
+            YAGISHITA_WINDOW,
+        )
+
+        d = np.asarray(result.delays / second)
+        peak = float(np.max(result.curves["gated"]["law"]))
+        fig = Figure(figsize=(7, 4.2), layout="constrained")
+        ax = fig.subplots()
+        ax.axvspan(*YAGISHITA_WINDOW, color="C2", alpha=0.1, label="Yagishita window")
+        for k, (name, c) in enumerate(result.curves.items()):
+            label = name if c["tau_elig"] is None else \
+                f"gated, τ_elig = {format_time(c['tau_elig'])}"
+            line = ax.plot(d, c["law"] / peak, "-", lw=1, color=f"C{k}")[0]
+            ax.errorbar(d, c["mean"] / peak, yerr=c["sem"] / peak, fmt="o", ms=4, mfc="none",
+                        capsize=2, color=line.get_color(), label=f"{label} (lines: law)")
+        for x in YAGISHITA_SIGNIFICANT:
+            ax.axvline(x, color="C2", ls=":", lw=1)
+        for x in YAGISHITA_ABSENT:
+            ax.axvline(x, color="0.6", ls=":", lw=1)
+        ax.axhline(0, color="0.8", lw=0.5)
+        ax.set_xlabel("burst delay from pairing onset (s)")
+        ax.set_ylabel("ΔW / gated law's peak")
+        ax.set_title(f"Eligibility window with spikes (Poisson at {params['max_rate_hz']:g} "
+                     f"Hz, {params['n_trials']} trials per delay)", fontsize=10)
+        ax.legend(fontsize=7)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+        return path
+    return draw
+
+
+def run_window(params, out_dir, delays, taus):
+    """The eligibility-window protocol's spiking variant: simulate, check, write."""
+    result = window_spiking(params, delays, taus)
+    results = _window_summary(result, params)
+    rows = _table(result, "delay_s", lambda d: float(d / second), "dW")
+    from ctfa_brian.protocols.eligibility_window import WINDOW_SECONDS
+
+    results["files"], write = _save(result, params, out_dir, "eligibility_window", rows,
+                                    _window_figure(result, params), WINDOW_SECONDS)
+    results["timings_s"] = {**result.timings, "write": write}
+    return results
