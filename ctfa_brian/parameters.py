@@ -135,7 +135,7 @@ class ModelParameters:
     error_spikes : str
         How the signed error units fire: ``regular`` (default; integrate-and-fire encoders of
         the error drive) or ``poisson``. Poisson error spikes are unbiased but make the
-        network drift to saturation with the cross-entropy loss (docs/spiking.md).
+        network run away with the cross-entropy loss (docs/spiking.md).
     """
 
     hidden: tuple = (49,)

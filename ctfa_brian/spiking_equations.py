@@ -218,7 +218,7 @@ def error_events(kind="regular"):
     rate — unbiased too, but in a network the noise of the error has no restoring force along
     directions the loss does not constrain (docs/spiking.md: with the cross-entropy the
     outputs' common mode random-walks, ReLU units are absorbed at zero on one side only, and
-    the network runs away to saturation).
+    digits learns for an epoch, then collapses to chance with every output silent).
 
     Returns
     -------
