@@ -475,11 +475,9 @@ def _run_protocol(args, argv):
 
 
 def _analyze(args, argv):
-    import json
-
     import quantities as pq
 
-    from ctfa_brian.io import atomic_path
+    from ctfa_brian.io import _write_json, write_rows
     from ctfa_brian.neo_io import load_neo
 
     try:
@@ -503,15 +501,10 @@ def _analyze(args, argv):
         if segment.spiketrains:
             rows.extend(summarize_segment(segment, q(args.t_start), q(args.t_stop)))
     out.mkdir(parents=True, exist_ok=True)
-    fields = list(rows[0])
-    with atomic_path(out / "analysis.csv") as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(",".join(fields) + "\n")
-        for row in rows:
-            fh.write(",".join("" if row[f] is None else str(row[f]) for f in fields) + "\n")
-    with atomic_path(out / "analysis.json") as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"file": str(args.file), "annotations": {k: str(v) for k, v in
-                                                             block.annotations.items()},
-                   "rows": rows}, fh, indent=2)
+    write_rows(rows, out / "analysis.csv")
+    _write_json(out / "analysis.json", {
+        "file": str(args.file), "rows": rows,
+        "annotations": {k: str(v) for k, v in block.annotations.items()}})
     paths = _analysis_figures(block, out, args)
     print(f"analysed {len(trains)} spike trains in {len(block.segments)} segment(s)")
     for row in rows[:20]:
@@ -532,12 +525,10 @@ def _analysis_figures(block, out, args):
 
     from ctfa_brian.io import atomic_path
     from ctfa_brian.plotting import plot_raster, plot_rates
-    from ctfa_brian.spike_analysis import _key, firing_rates
+    from ctfa_brian.spike_analysis import firing_rates, populations
 
     segment = next(seg for seg in block.segments if seg.spiketrains)
-    groups = {}
-    for st in segment.spiketrains:
-        groups.setdefault(_key(st), []).append(st)
+    groups = populations(segment)
     keys = sorted(groups)[:8]
     start = float(args.t_start / ms) if args.t_start is not None else \
         float(min(st.t_start.rescale(pq.ms).magnitude for st in segment.spiketrains))

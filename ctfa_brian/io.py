@@ -30,7 +30,7 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian.parameters import to_jsonable
 
-__all__ = ["atomic_path", "make_manifest", "parse_quantity", "write_results"]
+__all__ = ["atomic_path", "make_manifest", "parse_quantity", "write_results", "write_rows"]
 
 logger = get_logger(__name__)
 
@@ -169,6 +169,18 @@ def _write_json(path, data):
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
+    return Path(path)
+
+
+def write_rows(rows, path):
+    """Write ``rows`` (dicts with the same keys, in order) as a CSV table, atomically; ``None``
+    becomes an empty cell. Returns the path."""
+    import csv
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     return Path(path)
 
 

@@ -133,8 +133,11 @@ def spiketrains_from_spikes(spikes, t_stop):
                 continue
             i = np.asarray(data["i"], dtype=int)
             t_ms = np.asarray(data["t"] / ms, dtype=float)
+            order = np.lexsort((t_ms, i))  # by neuron, then time: one pass over the events
+            i, t_ms = i[order], t_ms[order]
             for index in np.asarray(entry["indices"], dtype=int):
-                times = np.sort(t_ms[i == index])
+                lo, hi = np.searchsorted(i, [index, index + 1])
+                times = t_ms[lo:hi]
                 out.append(neo.SpikeTrain(
                     times, units=pq.ms, t_start=0 * pq.ms, t_stop=stop_ms * pq.ms,
                     name=f"{group}.{event}[{index}]", group=str(group), event=str(event),
@@ -142,13 +145,14 @@ def spiketrains_from_spikes(spikes, t_stop):
     return out
 
 
-def _spike_stop(result, recordings, spikes):
-    duration = getattr(result, "duration", None)
+def spike_end(spikes, recordings=None, duration=None):
+    """Where spike trains of ``spikes`` end: ``duration`` (the run's, when known), else 1 ms
+    after the last spike or recorded sample."""
     if duration is not None:
         return duration
     last = [float(np.max(d["t"] / second)) for e in spikes.values() for k, d in e.items()
             if k not in ("indices", "counts") and len(d["t"])]
-    last += [float(np.max(np.asarray(e["t"] / second))) for e in recordings.values()
+    last += [float(np.max(np.asarray(e["t"] / second))) for e in (recordings or {}).values()
              if len(e["t"])]
     return (max(last) if last else 0.0) * second + 1 * ms
 
@@ -183,7 +187,7 @@ def segment_from_result(result, name="run", recording=None, **annotations):
     segment = neo.Segment(name=name, **annotations)
     segment.analogsignals.extend(_signals(recordings, recording))
     if spikes:
-        stop = _spike_stop(result, recordings, spikes)
+        stop = spike_end(spikes, recordings, getattr(result, "duration", None))
         segment.spiketrains.extend(spiketrains_from_spikes(spikes, stop))
     return segment
 

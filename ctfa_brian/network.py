@@ -243,12 +243,9 @@ class CTFANetwork:
                            order=_NEURON_ORDER, dt=self.schedule.dt)
 
     def _layer_constants(self):
-        """Values of the layers' ``(shared, constant)`` variables."""
-        m = self.model
-        return {"tau_prop": m.tau_prop, "tau_pot_w": m.tau_pot_w, "tau_dec_w": m.tau_dec_w,
-                "tau_pot_v": m.tau_pot_v, "tau_dec_v": m.tau_dec_v,
-                "tau_elig": m.tau_elig if m.tau_elig is not None else 1 * ms,
-                "noise": m.noise}
+        """Values of the layers' ``(shared, constant)`` variables (τ_elig exists in every
+        layer, unused without a gate)."""
+        return {"tau_elig": 1 * ms, **self.model.run_constants()}
 
     def _make_forward(self, l, pre, post):
         gated = self.model.tau_elig is not None
@@ -278,6 +275,10 @@ class CTFANetwork:
             raise ValueError("spikes can be recorded only in the spiking variant "
                              "(ModelParameters(variant='spiking')); the rate variant has none")
         return []
+
+    def spikes(self):
+        """Recorded spike events: none in the rate variant (see `SpikingCTFANetwork`)."""
+        return {}
 
     def _guarded(self):
         guarded = [(g, ("z", "eps", "b")) for g in self.layers]

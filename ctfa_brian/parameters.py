@@ -40,7 +40,7 @@ NEURONS = ("lif", "poisson")
 READOUTS = ("count", "rate")
 ERROR_SPIKES = ("regular", "poisson")
 #: Activations a spike rate can follow (non-negative), per neuron model of the spiking variant.
-SPIKING_ACTIVATIONS = {"poisson": ("relu", "sigmoid"), "lif": ("relu",)}
+_ACTIVATIONS_OF_NEURON = {"poisson": ("relu", "sigmoid"), "lif": ("relu",)}
 
 #: Below this ratio a "much smaller than" ordering is reported as a warning-worthy regime.
 _MIN_DT_RATIO = 5
@@ -213,11 +213,26 @@ class ModelParameters:
             check_time("readout_window", self.readout_window)
         if self.variant != "spiking":
             return
-        allowed = SPIKING_ACTIVATIONS[self.neuron]
+        allowed = _ACTIVATIONS_OF_NEURON[self.neuron]
         if self.activation not in allowed:
             raise ValueError(f"activation {self.activation!r} is not allowed in the spiking "
                              f"variant with neuron = {self.neuron!r}: a spike rate cannot be "
                              f"negative; choose one of: {', '.join(allowed)}")
+
+    def run_constants(self):
+        """``{name: value}`` of every ``(shared, constant)`` model variable a built network
+        takes per run (``run_args``): the time constants, the noise amplitude, τ_elig of a
+        gated network and, in the spiking variant, ``max_rate`` (and ``tau_m``, ``t_ref`` for
+        LIF neurons)."""
+        out = {name: getattr(self, name) for name in
+               ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "noise")}
+        if self.tau_elig is not None:
+            out["tau_elig"] = self.tau_elig
+        if self.variant == "spiking":
+            out["max_rate"] = self.max_rate
+            if self.neuron == "lif":
+                out.update(tau_m=self.tau_m, t_ref=self.t_ref)
+        return out
 
     def replace(self, **changes):
         """Return a copy with ``changes`` applied (and validated)."""

@@ -137,14 +137,10 @@ def _spike_trains(data, group=None, event="spike"):
         if event not in data[group]:
             events = [k for k in data[group] if k != "indices"]
             raise ValueError(f"{group!r} has no {event!r} events; recorded: {', '.join(events)}")
-        from ctfa_brian.neo_io import spiketrains_from_spikes
+        from ctfa_brian.neo_io import spike_end, spiketrains_from_spikes
 
-        last = [float(np.max(d["t"] / second)) for k, d in data[group].items()
-                if k != "indices" and len(d["t"])]
-        stop = duration if duration is not None else (max(last, default=0.0) + 1e-3) * second
-        trains = [st for st in spiketrains_from_spikes({group: data[group]}, stop)
-                  if st.annotations["event"] == event]
-        return trains
+        one = {group: {"indices": data[group]["indices"], event: data[group][event]}}
+        return spiketrains_from_spikes(one, spike_end(one, duration=duration))
     if isinstance(data, neo.Segment):
         from ctfa_brian.spike_analysis import select
 

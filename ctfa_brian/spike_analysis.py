@@ -20,8 +20,8 @@ Example
 import numpy as np
 import quantities as pq
 
-__all__ = ["firing_rates", "isi_statistics", "mean_rates", "overlap_correlation", "select",
-           "summarize_segment"]
+__all__ = ["firing_rates", "isi_statistics", "mean_rates", "overlap_at_zero",
+           "overlap_correlation", "populations", "select", "summarize_segment"]
 
 
 def select(segment_or_trains, **annotations):
@@ -184,7 +184,14 @@ def overlap_correlation(pre, error_pos, error_neg=None, rate=200 * pq.Hz, bin_si
     return lags, total / (len(pre) * r * r * b) * pq.s
 
 
-def _key(st):
+def overlap_at_zero(pre, error_pos, error_neg=None, rate=200 * pq.Hz, bin_size=5 * pq.ms):
+    """C(0) = ∫ x e dt: the central bin (width ``bin_size``) of `overlap_correlation`, s."""
+    lags, corr = overlap_correlation(pre, error_pos, error_neg, rate=rate, bin_size=bin_size,
+                                     max_lag=bin_size)
+    return corr[int(np.argmin(np.abs(lags.magnitude)))]
+
+
+def _population(st):
     a = st.annotations
     group = a.get("group") or a.get("circuit") or a.get("population") or "spikes"
     if a.get("circuit") and a.get("population"):
@@ -192,14 +199,26 @@ def _key(st):
     return str(group), str(a.get("event", "spike"))
 
 
-def summarize_segment(segment, t_start=None, t_stop=None):
-    """Per-population statistics of every spike train of ``segment``.
+def populations(segment, t_start=None, t_stop=None):
+    """``{(population, event): [trains]}`` of ``segment``, each train cut to
+    [t_start, t_stop) where given. The population is the ``group`` annotation (runs) or
+    ``circuit.population`` (protocols), the event ``spike``, ``err_pos``, ``err_neg``, ``neg``.
+    """
+    out = {}
+    for st in segment.spiketrains:
+        if t_start is not None or t_stop is not None:
+            st = st.time_slice(t_start, t_stop)
+        out.setdefault(_population(st), []).append(st)
+    return out
 
-    With ``t_start``/``t_stop`` every train is cut to that interval first. Trains are grouped by
-    their annotations (``group`` and ``event``, or ``circuit``,
-    ``population`` and ``event``). Where a circuit holds presynaptic (``population="pre"``)
-    and error trains (``err_pos``/``err_neg``) — as the protocols' spike files do — the
-    overlap C(0) of `overlap_correlation` is added with the rate from ``max_rate_hz``.
+
+def summarize_segment(segment, t_start=None, t_stop=None):
+    """Per-population statistics of every spike train of ``segment`` (`populations`).
+
+    With ``t_start``/``t_stop`` every train is cut to that interval first. Where a protocol's
+    circuit holds one presynaptic (``population="pre"``) and error trains (``err_pos``,
+    ``err_neg``), its C(0) (`overlap_at_zero`, 5 ms bin, the rate from ``max_rate_hz``) is
+    added to the presynaptic row.
 
     Returns
     -------
@@ -208,41 +227,26 @@ def summarize_segment(segment, t_start=None, t_stop=None):
         ``n_trains``, ``n_spikes``, ``mean_rate_hz`` (mean over trains), ``mean_isi_ms`` and
         ``cv`` (means over trains that have them), and ``overlap_s`` (or None).
     """
-    groups = {}
-    for st in segment.spiketrains:
-        if t_start is not None or t_stop is not None:
-            st = st.time_slice(t_start, t_stop)
-        groups.setdefault(_key(st), []).append(st)
+    groups = populations(segment, t_start, t_stop)
     rows = []
     for (population, event), trains in sorted(groups.items()):
         rates = mean_rates(trains)
         stats = isi_statistics(trains)
         isi_ms = stats["mean_isi"].magnitude
         cvs = stats["cv"].magnitude
+        overlap = None
+        circuit = population[:-len(".pre")] if population.endswith(".pre") else None
+        errors = {e: groups.get((f"{circuit}.error", e)) for e in ("err_pos", "err_neg")}
+        if circuit and len(trains) == 1 and errors["err_pos"]:
+            rate = float(trains[0].annotations.get("max_rate_hz", 200.0)) * pq.Hz
+            overlap = float(overlap_at_zero(trains[0], errors["err_pos"][0],
+                                            (errors["err_neg"] or [None])[0], rate).magnitude)
         rows.append({
             "segment": segment.name, "population": population, "event": event,
             "n_trains": len(trains), "n_spikes": int(stats["n_spikes"].sum()),
             "mean_rate_hz": float(np.mean(rates.magnitude)),
             "mean_isi_ms": float(np.nanmean(isi_ms)) if np.isfinite(isi_ms).any() else None,
             "cv": float(np.nanmean(cvs)) if np.isfinite(cvs).any() else None,
-            "overlap_s": None,
+            "overlap_s": overlap,
         })
-    circuits = {}
-    for st in segment.spiketrains:
-        a = st.annotations
-        if "circuit" in a:
-            circuits.setdefault(a["circuit"], {})[a.get("event", "spike")
-                                                  if a.get("population") != "pre"
-                                                  else "pre"] = st
-    for circuit, trains in circuits.items():
-        if "pre" not in trains or "err_pos" not in trains:
-            continue
-        rate = float(trains["pre"].annotations.get("max_rate_hz", 200.0)) * pq.Hz
-        lags, corr = overlap_correlation(trains["pre"], trains["err_pos"],
-                                         trains.get("err_neg"), rate=rate,
-                                         bin_size=5 * pq.ms, max_lag=5 * pq.ms)
-        value = float(corr[np.argmin(np.abs(lags.magnitude))].magnitude)
-        for row in rows:
-            if row["population"] == f"{circuit}.pre":
-                row["overlap_s"] = value
     return rows

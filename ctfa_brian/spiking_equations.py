@@ -70,8 +70,6 @@ __all__ = [
     "FORWARD_SYNAPSE",
     "GATED_FORWARD_SYNAPSE",
     "input_neuron",
-    "NEURON_MODELS",
-    "ERROR_SPIKES",
     "SPIKING_ACTIVATIONS",
     "error_events",
     "feedback_pathways",
@@ -85,8 +83,6 @@ SPIKING_ACTIVATIONS = {k: ACTIVATION_EXPRESSIONS[k] for k in ("relu", "sigmoid")
 #: Softmax normaliser of the spiking output: the sum of exp(a) over the output neurons.
 SOFTMAX_SUM = "total_post = exp(a_in_pre) : 1 (summed)"
 
-#: Neuron models of the forward neurons.
-NEURON_MODELS = ("lif", "poisson")
 
 #: Input layer: ``z`` (the cross-faded sample, written by ``INPUT_BLEND``) is the rate in units
 #: of r_max. Its neurons fire at r_max [z]₊ (and, on their ``neg`` event, at r_max [−z]₊):
@@ -204,10 +200,6 @@ def layer_equations(neuron, activation, output=False, loss="cross_entropy", nois
     if output:
         reset += "\ncount += 1.0*int(timestep(t, dt) % period_steps >= period_steps - window_steps)"
     return Equations(text), threshold, reset, refractory
-
-
-#: How the error units fire.
-ERROR_SPIKES = ("regular", "poisson")
 
 
 def error_events(kind="regular"):

@@ -91,13 +91,6 @@ class SpikingCTFANetwork(CTFANetwork):
             group.thresholder[event].when = "before_groups"
         return group
 
-    def _layer_constants(self):
-        constants = super()._layer_constants()
-        constants["max_rate"] = self.model.max_rate
-        if self.model.neuron == "lif":
-            constants.update(tau_m=self.model.tau_m, t_ref=self.model.t_ref)
-        return constants
-
     def time_constant_views(self):
         views = super().time_constant_views()
         views["max_rate"].append(self.input.max_rate)

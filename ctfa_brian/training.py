@@ -247,17 +247,7 @@ class Trainer:
             self._presentation_cache = (seed, presentation)
         # Pass every swept value on each run, so that nothing depends on what the (shared,
         # cached) project was compiled with.
-        model, schedule = self.model, self.schedule
-        current = {name: getattr(model, name) for name in
-                   ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "noise")}
-        if model.tau_elig is not None:
-            current["tau_elig"] = model.tau_elig
-        current["delay"] = schedule.delay
-        if model.variant == "spiking":
-            current["max_rate"] = model.max_rate
-            if model.neuron == "lif":
-                current.update(tau_m=model.tau_m, t_ref=model.t_ref)
-        current.update(overrides)
+        current = {**self.model.run_constants(), "delay": self.schedule.delay, **overrides}
         values = self._net.run_values(presentation=presentation, seed=seed, **current)
         results = f"results_{uuid.uuid4().hex[:12]}"
         start = time.perf_counter()
@@ -283,10 +273,9 @@ class Trainer:
                     var.size = (0, size[1])
 
     def _check_overrides(self, overrides):
-        allowed = ("delay", "tau_pot_w", "tau_pot_v", "tau_dec_w", "tau_dec_v", "tau_prop",
-                   "tau_elig", "noise")
-        if self.model.variant == "spiking":
-            allowed += ("max_rate",) + (("tau_m", "t_ref") if self.model.neuron == "lif" else ())
+        # tau_elig and noise are refused below with a reason where the build has no gate/noise
+        allowed = ("delay", "tau_elig", "noise",
+                   *(k for k in self.model.run_constants() if k not in ("tau_elig", "noise")))
         for key in overrides:
             if key not in allowed:
                 raise ValueError(f"cannot override {key!r} per run; choose one of: "
@@ -332,7 +321,7 @@ class Trainer:
             test_confusion=confusion,
             weights=net.weights(),
             recordings=self._recordings(),
-            spikes=net.spikes() if hasattr(net, "spikes") else {},
+            spikes=net.spikes(),
             readout=readout,
             timings={"build": self.build_time, "run": run_time},
             overrides={"seed": seed, **{k: str(v) for k, v in overrides.items()}},

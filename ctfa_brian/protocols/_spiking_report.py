@@ -8,15 +8,15 @@ annotations ``circuit``, ``population``, ``event``, parameters on the block with
 key).
 """
 
-import csv
 import time
 from pathlib import Path
 
 import numpy as np
 from brian2 import ms, second
 
-from ctfa_brian.io import atomic_path
+from ctfa_brian.io import write_rows
 from ctfa_brian.parameters import format_time
+from ctfa_brian.protocols._cells import save_figure
 from ctfa_brian.protocols._spiking_synapse import overlap_spiking, window_spiking
 
 __all__ = ["SEM_ALLOWANCE", "check_against_law", "run_overlap", "run_window", "spikes_block"]
@@ -65,14 +65,6 @@ def spikes_block(result, params, protocol, seconds=("tau_pot", "tau_dec")):
     return block
 
 
-def _write_rows(rows, path):
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def _table(result, x_name, x_of, quantity):
     rows = []
     for name, curve in result.curves.items():
@@ -87,13 +79,14 @@ def _table(result, x_name, x_of, quantity):
     return rows
 
 
-def _save(result, params, out_dir, protocol, rows, figure, seconds=("tau_pot", "tau_dec")):
+def _save(result, params, out_dir, protocol, rows, fig, seconds=("tau_pot", "tau_dec")):
+    """Write ``table.csv``, ``<protocol>.png`` (``fig``) and ``spikes.nix``."""
     from ctfa_brian.neo_io import neo_suffix, save_neo
 
     out_dir = Path(out_dir)
     start = time.perf_counter()
-    files = {"table": _write_rows(rows, out_dir / "table.csv"),
-             "figure": figure(out_dir / f"{protocol}.png"),
+    files = {"table": write_rows(rows, out_dir / "table.csv"),
+             "figure": save_figure(fig, out_dir / f"{protocol}.png"),
              "spikes": save_neo(spikes_block(result, params, protocol, seconds),
                                 out_dir / f"spikes{neo_suffix()}")}
     return {k: str(v) for k, v in files.items()}, time.perf_counter() - start
@@ -147,34 +140,31 @@ def _overlap_summary(result, params):
 
 
 def _overlap_figure(result, params):
-    def draw(path):
-        from matplotlib.figure import Figure
+    """The three spiking curves, trial mean ± s.e.m. on their laws."""
+    from matplotlib.figure import Figure
 
-        T = params["sample_time"]
-        x = np.asarray(result.delays / T)
-        fig = Figure(figsize=(12, 3.8), layout="constrained")
-        axes = fig.subplots(1, 3, sharex=True)
-        titles = {"ungated": "ungated: −ΔW τ_pot (s)", "gated":
-                  f"gated, τ_elig = {format_time(params['tau_elig'])}: −ΔW τ_pot (s)",
-                  "overlap": "C(0) = ∫ x e dt from the spike trains (s)"}
-        scale = {"ungated": float(params["tau_pot_ratios"][-1] * T / second),
-                 "gated": float(params["tau_pot_ratios"][-1] * T / second), "overlap": 1.0}
-        for ax, name in zip(axes, ("ungated", "gated", "overlap")):
-            c, s = result.curves[name], scale[name]
-            ax.plot(x, c["law"] * s, "k-", lw=1, label="law (expected value)")
-            ax.errorbar(x, c["mean"] * s, yerr=c["sem"] * s, fmt="o", ms=3, mfc="none",
-                        capsize=2, label=f"spiking, mean ± s.e.m. ({c['trials'].shape[1]} "
-                                         "trials)")
-            ax.axhline(0, color="0.8", lw=0.5)
-            ax.set_title(titles[name], fontsize=9)
-            ax.set_xlabel("error delay Δ / T")
-            ax.legend(fontsize=7, loc="upper left")
-        fig.suptitle(f"Overlap with spikes (Poisson at {params['max_rate_hz']:g} Hz, "
-                     f"T = {format_time(T)})", fontsize=10)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-        return path
-    return draw
+    T = params["sample_time"]
+    x = np.asarray(result.delays / T)
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3, sharex=True)
+    titles = {"ungated": "ungated: −ΔW τ_pot (s)", "gated":
+              f"gated, τ_elig = {format_time(params['tau_elig'])}: −ΔW τ_pot (s)",
+              "overlap": "C(0) = ∫ x e dt from the spike trains (s)"}
+    scale = {"ungated": float(params["tau_pot_ratios"][-1] * T / second),
+             "gated": float(params["tau_pot_ratios"][-1] * T / second), "overlap": 1.0}
+    for ax, name in zip(axes, ("ungated", "gated", "overlap")):
+        c, s = result.curves[name], scale[name]
+        ax.plot(x, c["law"] * s, "k-", lw=1, label="law (expected value)")
+        ax.errorbar(x, c["mean"] * s, yerr=c["sem"] * s, fmt="o", ms=3, mfc="none",
+                    capsize=2, label=f"spiking, mean ± s.e.m. ({c['trials'].shape[1]} "
+                                     "trials)")
+        ax.axhline(0, color="0.8", lw=0.5)
+        ax.set_title(titles[name], fontsize=9)
+        ax.set_xlabel("error delay Δ / T")
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"Overlap with spikes (Poisson at {params['max_rate_hz']:g} Hz, "
+                 f"T = {format_time(T)})", fontsize=10)
+    return fig
 
 
 def run_overlap(params, out_dir, delays):
@@ -243,40 +233,37 @@ def _window_summary(result, params):
 
 
 def _window_figure(result, params):
-    def draw(path):
-        from matplotlib.figure import Figure
+    """ΔW(d) of every spiking curve, trial mean ± s.e.m. on its law, Yagishita's delays."""
+    from matplotlib.figure import Figure
 
-        from ctfa_brian.protocols.eligibility_window import (
-            YAGISHITA_ABSENT,
-            YAGISHITA_SIGNIFICANT,
-            YAGISHITA_WINDOW,
-        )
+    from ctfa_brian.protocols.eligibility_window import (
+        YAGISHITA_ABSENT,
+        YAGISHITA_SIGNIFICANT,
+        YAGISHITA_WINDOW,
+    )
 
-        d = np.asarray(result.delays / second)
-        peak = float(np.max(result.curves["gated"]["law"]))
-        fig = Figure(figsize=(7, 4.2), layout="constrained")
-        ax = fig.subplots()
-        ax.axvspan(*YAGISHITA_WINDOW, color="C2", alpha=0.1, label="Yagishita window")
-        for k, (name, c) in enumerate(result.curves.items()):
-            label = name if c["tau_elig"] is None else \
-                f"gated, τ_elig = {format_time(c['tau_elig'])}"
-            line = ax.plot(d, c["law"] / peak, "-", lw=1, color=f"C{k}")[0]
-            ax.errorbar(d, c["mean"] / peak, yerr=c["sem"] / peak, fmt="o", ms=4, mfc="none",
-                        capsize=2, color=line.get_color(), label=f"{label} (lines: law)")
-        for x in YAGISHITA_SIGNIFICANT:
-            ax.axvline(x, color="C2", ls=":", lw=1)
-        for x in YAGISHITA_ABSENT:
-            ax.axvline(x, color="0.6", ls=":", lw=1)
-        ax.axhline(0, color="0.8", lw=0.5)
-        ax.set_xlabel("burst delay from pairing onset (s)")
-        ax.set_ylabel("ΔW / gated law's peak")
-        ax.set_title(f"Eligibility window with spikes (Poisson at {params['max_rate_hz']:g} "
-                     f"Hz, {params['n_trials']} trials per delay)", fontsize=10)
-        ax.legend(fontsize=7)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-        return path
-    return draw
+    d = np.asarray(result.delays / second)
+    peak = float(np.max(result.curves["gated"]["law"]))
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    ax.axvspan(*YAGISHITA_WINDOW, color="C2", alpha=0.1, label="Yagishita window")
+    for k, (name, c) in enumerate(result.curves.items()):
+        label = name if c["tau_elig"] is None else \
+            f"gated, τ_elig = {format_time(c['tau_elig'])}"
+        line = ax.plot(d, c["law"] / peak, "-", lw=1, color=f"C{k}")[0]
+        ax.errorbar(d, c["mean"] / peak, yerr=c["sem"] / peak, fmt="o", ms=4, mfc="none",
+                    capsize=2, color=line.get_color(), label=f"{label} (lines: law)")
+    for x in YAGISHITA_SIGNIFICANT:
+        ax.axvline(x, color="C2", ls=":", lw=1)
+    for x in YAGISHITA_ABSENT:
+        ax.axvline(x, color="0.6", ls=":", lw=1)
+    ax.axhline(0, color="0.8", lw=0.5)
+    ax.set_xlabel("burst delay from pairing onset (s)")
+    ax.set_ylabel("ΔW / gated law's peak")
+    ax.set_title(f"Eligibility window with spikes (Poisson at {params['max_rate_hz']:g} "
+                 f"Hz, {params['n_trials']} trials per delay)", fontsize=10)
+    ax.legend(fontsize=7)
+    return fig
 
 
 def run_window(params, out_dir, delays, taus):

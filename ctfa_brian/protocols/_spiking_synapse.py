@@ -62,7 +62,7 @@ _NO_DECAY = 1e12 * second
 
 
 def spike_circuit(name, n, drive, error, namespace, dt, max_rate, tau_prop, gated=False,
-                  extra_post=""):
+                  extra_post="", monitor=True):
     """``n`` independent spiking synapses: (pre, post, synapses, monitors).
 
     Parameters
@@ -80,12 +80,14 @@ def spike_circuit(name, n, drive, error, namespace, dt, max_rate, tau_prop, gate
         The eligibility-gated synapse (``tau_elig`` of the post cell sets its trace).
     extra_post : str
         More equations of the postsynaptic cell (e.g. a dopamine trace the error follows).
+    monitor : bool
+        Record the spikes (presynaptic and both error events).
 
     Returns
     -------
     tuple
         ``(pre, post, syn, {"pre": SpikeMonitor, "err_pos": EventMonitor,
-        "err_neg": EventMonitor})``.
+        "err_neg": EventMonitor})`` (an empty dict without ``monitor``).
     """
     pre = NeuronGroup(n, PRE_CELL.format(drive=drive), threshold="rand() < max_rate*x*dt",
                       namespace=namespace, dt=dt, name=f"{name}_pre")
@@ -105,9 +107,11 @@ def spike_circuit(name, n, drive, error, namespace, dt, max_rate, tau_prop, gate
     post.tau_prop = tau_prop
     post.tau_dec_w = _NO_DECAY
     post.learn = 1
-    monitors = {"pre": SpikeMonitor(pre, name=f"{name}_pre_spikes"),
-                "err_pos": EventMonitor(post, "err_pos", name=f"{name}_err_pos"),
-                "err_neg": EventMonitor(post, "err_neg", name=f"{name}_err_neg")}
+    monitors = {}
+    if monitor:
+        monitors = {"pre": SpikeMonitor(pre, name=f"{name}_pre_spikes"),
+                    "err_pos": EventMonitor(post, "err_pos", name=f"{name}_err_pos"),
+                    "err_neg": EventMonitor(post, "err_neg", name=f"{name}_err_neg")}
     return pre, post, syn, monitors
 
 
@@ -204,7 +208,7 @@ def overlap_spiking(params, delays):
     import quantities as pq
 
     from ctfa_brian.protocols.overlap import gated_law, propagated_law, triangle_law
-    from ctfa_brian.spike_analysis import overlap_correlation
+    from ctfa_brian.spike_analysis import overlap_at_zero
 
     T, dt = params["sample_time"], params["dt"]
     n_d, n_tr = len(delays), params["n_trials"]
@@ -257,9 +261,8 @@ def overlap_spiking(params, delays):
             i = k * n_tr + j
             pre = neo.SpikeTrain(np.asarray(pre_trains[i] / second), units="s", t_stop=stop)
             pos = neo.SpikeTrain(np.asarray(pos_trains[i] / second), units="s", t_stop=stop)
-            lags, corr = overlap_correlation(pre, pos, rate=rate / Hz * pq.Hz,
-                                             bin_size=bin_size, max_lag=bin_size)
-            c0[k, j] = float(corr[np.argmin(np.abs(lags.magnitude))].magnitude)
+            c0[k, j] = float(overlap_at_zero(pre, pos, rate=rate / Hz * pq.Hz,
+                                             bin_size=bin_size).magnitude)
     mean, sem = mean_sem(c0)
     curves["overlap"] = {"mean": mean, "sem": sem,
                          "law": np.asarray(triangle_law(delays, T) / second), "trials": c0,
@@ -292,21 +295,13 @@ def window_spiking(params, delays, taus):
     SpikingCurves
         ``curves``: ``ungated`` and ``gated`` (first τ_elig) and ``gated_<k>`` for the others.
     """
-    from ctfa_brian.protocols.eligibility_window import pulse_offsets, window_law
+    from ctfa_brian.protocols.eligibility_window import pulse_train, window_law
 
     dt, P = params["dt"], params["pairing_duration"]
     dt_s = float(dt / second)
-    d_steps = np.round(np.asarray(delays / second) / dt_s).astype(int)
-    n_d, n_tr = len(d_steps), params["n_trials"]
-    offsets = pulse_offsets(params["burst_rate"], params["burst_pulses"], dt)
-    off_steps = np.round(offsets / dt_s).astype(int)
-    width = int(round(float(params["pulse_width"] / dt)))
-    on = max(0, -int(d_steps.min()))
-    n_total = on + int(round(float(params["trial_duration"] / dt)))
-    u = np.zeros((n_total, n_d))
-    for k, ds in enumerate(d_steps):
-        for o in off_steps:
-            u[on + ds + o:on + ds + o + width, k] += 1.0
+    _, offsets, on, u = pulse_train(params)
+    n_total, n_d = u.shape
+    n_tr = params["n_trials"]
     tau_d = params["tau_dopamine"]
     # D exactly as the rate protocol advances it (held over a step), then the spike trace's
     # expected value through τ_prop (forward Euler, as the trace is integrated)
@@ -327,21 +322,19 @@ def window_spiking(params, delays, taus):
         ("gated" if k == 0 else f"gated_{k}", True, tau) for k, tau in enumerate(taus)]
     circuits, monitors = {}, {}
     for name, gated, tau in names:
+        recorded = name in ("ungated", "gated")  # the τ_elig checks: weights only
         pre, post, syn, mons = spike_circuit(
             f"ews_{name}", n_d * n_tr, drive, "-stim_D(t, burst)", namespace, dt, rate,
-            tau_prop, gated=gated, extra_post="burst : integer (constant)\n")
+            tau_prop, gated=gated, extra_post="burst : integer (constant)\n",
+            monitor=recorded)
         post.burst = np.repeat(np.arange(n_d), n_tr)
         post.tau_pot_w = tau_pot
         post.tau_elig = tau if tau is not None else 1 * second
         circuits[name] = (pre, post, syn)
-        if name in ("ungated", "gated"):
+        if recorded:
             monitors[name] = mons
-        else:
-            for mon in mons.values():
-                mon.active = False
     objects = [o for c in circuits.values() for o in c]
-    objects += [m for name, _, _ in names for m in
-                (monitors[name].values() if name in monitors else ())]
+    objects += [m for mons in monitors.values() for m in mons.values()]
     net = Network(*objects, name="window_spiking_network")
     built = time.perf_counter()
     net.run(n_total * dt, namespace={})

@@ -88,6 +88,7 @@ __all__ = [
     "fit_tau_elig",
     "plot",
     "pulse_offsets",
+    "pulse_train",
     "read_data",
     "run",
     "simulate",
@@ -635,6 +636,32 @@ def _modulator(name, n, burst, params, namespace, tau_elig=None):
     return group
 
 
+def pulse_train(params):
+    """The burst of every delay on the step grid.
+
+    Returns
+    -------
+    tuple
+        ``(d_steps, offsets, on_steps, u)``: the delays in steps, the pulse onsets within a
+        burst (seconds), the pairing onset in steps (so that every burst starts at t ≥ 0) and
+        u, shape (steps, delays): 1 during a pulse.
+    """
+    dt = params["dt"]
+    dt_s = _s(dt)
+    d_steps = np.round(np.asarray([_s(d) for d in params["delays"]]) / dt_s).astype(int)
+    offsets = pulse_offsets(params["burst_rate"], params["burst_pulses"], dt)
+    off_steps = np.round(offsets / dt_s).astype(int)
+    width_steps = int(round(_s(params["pulse_width"]) / dt_s))
+    on_steps = max(0, -int(d_steps.min()))
+    n_total = on_steps + int(round(_s(params["trial_duration"]) / dt_s))
+    u = np.zeros((n_total, len(d_steps)))
+    for k, ds in enumerate(d_steps):
+        for o in off_steps:
+            first = on_steps + ds + o
+            u[first:first + width_steps, k] += 1.0
+    return d_steps, offsets, on_steps, u
+
+
 def simulate(params):
     """Simulate every synapse (gated per τ_elig and delay, ungated per delay) in one run.
 
@@ -648,19 +675,8 @@ def simulate(params):
     Window
     """
     dt, P = params["dt"], params["pairing_duration"]
-    dt_s = _s(dt)
-    d_steps = np.round(np.asarray([_s(d) for d in params["delays"]]) / dt_s).astype(int)
-    n = len(d_steps)
-    offsets = pulse_offsets(params["burst_rate"], params["burst_pulses"], dt)
-    off_steps = np.round(offsets / dt_s).astype(int)
-    width_steps = int(round(_s(params["pulse_width"]) / dt_s))
-    on_steps = max(0, -int(d_steps.min()))  # pairing onset, so that every burst is at t ≥ 0
-    n_total = on_steps + int(round(_s(params["trial_duration"]) / dt_s))
-    u = np.zeros((n_total, n))
-    for k, ds in enumerate(d_steps):
-        for o in off_steps:
-            first = on_steps + ds + o
-            u[first:first + width_steps, k] += 1.0
+    d_steps, offsets, on_steps, u = pulse_train(params)
+    n_total, n = u.shape
     taus = _tau_list(params)
     n_tau = len(taus)
     namespace = {"t_on": on_steps * dt, "pairing": P, "tau_d": params["tau_dopamine"],
@@ -1007,8 +1023,7 @@ def run(params, out_dir):
     if params["variant"] == "spiking":
         from ctfa_brian.protocols._spiking_report import run_window
 
-        dt_s = _s(params["dt"])
-        delays = np.round(np.asarray([_s(d) for d in params["delays"]]) / dt_s) * dt_s * second
+        delays = pulse_train(params)[0] * params["dt"]  # on the step grid
         return run_window(params, out_dir, delays, _tau_list(params))
     window = simulate(params)
     start = time.perf_counter()

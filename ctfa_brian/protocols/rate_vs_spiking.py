@@ -21,15 +21,15 @@ first seed of each variant as Neo (``recordings.nix``: one Segment per variant, 
 the spiking variant, spikes).
 """
 
-import csv
 import time
 from pathlib import Path
 
 import numpy as np
 from brian2 import Hz, ms, second
 
-from ctfa_brian.io import atomic_path
+from ctfa_brian.io import write_rows
 from ctfa_brian.parameters import format_time
+from ctfa_brian.protocols._cells import save_figure
 from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
 from ctfa_brian.protocols.runner import Parameter
 
@@ -226,12 +226,13 @@ def _synapses(params):
 # Outputs
 # ----------------------------------------------------------------------------------------
 def _deviation(curve):
-    """Largest |mean − law| as % of the law's peak, and in s.e.m. (None without trials)."""
+    """Largest |mean − law| as % of the law's peak and in s.e.m. (None without trials)."""
     peak = float(np.max(np.abs(curve["law"])))
     diff = np.abs(np.asarray(curve["mean"]) - np.asarray(curve["law"]))
     sem = np.asarray(curve["sem"])
     in_sem = float(np.max(diff[sem > 0] / sem[sem > 0])) if np.any(sem > 0) else None
-    return float(100 * np.max(diff) / peak), in_sem
+    return {"max_deviation_percent": float(100 * np.max(diff) / peak),
+            "max_deviation_sem": in_sem}
 
 
 def _summary(params, training, overlap, windows):
@@ -249,10 +250,8 @@ def _summary(params, training, overlap, windows):
         at = {f"{d:+g} s": float(c["mean"][int(np.argmin(np.abs(d_win - d)))] / peak)
               for d in (-1.0, 0.6, 1.0, 5.0) if np.min(np.abs(d_win - d)) < 1e-9}
         window[name] = {"normalised": at, "peak_delay_s": float(d_win[int(np.argmax(c["mean"]))]),
-                        "max_deviation_percent": _deviation(c)[0],
-                        "max_deviation_sem": _deviation(c)[1]}
-    over = {name: {"max_deviation_percent": _deviation(overlap[name])[0],
-                   "max_deviation_sem": _deviation(overlap[name])[1],
+                        **_deviation(c)}
+    over = {name: {**_deviation(overlap[name]),
                    "peak_delay_over_T": float(np.asarray(overlap["delays"] / params[
                        "sample_time"])[int(np.argmax(overlap[name]["mean"]))])}
             for name in ("rate", "spiking")}
@@ -277,7 +276,8 @@ def _summary(params, training, overlap, windows):
         "dataset": params["dataset"], "hidden": params["hidden"], "rule": params["rule"],
         "neuron": params["neuron"], "max_rate_hz": params["max_rate_hz"],
         "sample_time": format_time(params["sample_time"]),
-        "delay": format_time(_models(params)[2].delay), "dt": format_time(params["dt"]),
+        "delay": format_time(training["rate"]["trainer"].schedule.delay),
+        "dt": format_time(params["dt"]),
         "accuracy": acc,
         "accuracy_gap_rate_minus_spiking": gap,
         "overlap": over, "window": window,
@@ -361,9 +361,7 @@ def _figure(params, training, overlap, windows, path):
         ax.legend(fontsize=8)
     fig.suptitle(f"rate vs spiking ({params['neuron']} neurons, max rate "
                  f"{params['max_rate_hz']:g} Hz)", fontsize=11)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return path
+    return save_figure(fig, path)
 
 
 def run(params, out_dir):
@@ -386,12 +384,7 @@ def run(params, out_dir):
     training = _train(params, out_dir)
     trained = time.perf_counter()
     results = _summary(params, training, overlap, windows)
-    rows = _rows(params, training, overlap, windows)
-    with atomic_path(out_dir / "table.csv") as tmp, open(tmp, "w", newline="",
-                                                          encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    table = write_rows(_rows(params, training, overlap, windows), out_dir / "table.csv")
     figure = _figure(params, training, overlap, windows, out_dir / "rate_vs_spiking.png")
     first = training["rate"]["trainer"]
     block = results_to_neo({name: entry["runs"][0] for name, entry in training.items()},
@@ -409,7 +402,7 @@ def run(params, out_dir):
                                        max_rate_hz=float(spiking_model.max_rate / Hz),
                                        tau_m_ms=float(spiking_model.tau_m / ms))
     neo_path = save_neo(block, out_dir / f"recordings{neo_suffix()}")
-    results["files"] = {"table": str(out_dir / "table.csv"), "figure": str(figure),
+    results["files"] = {"table": str(table), "figure": str(figure),
                         "recordings": str(neo_path)}
     results["timings_s"] = {**timings, "synapses": synapses - start,
                             "training": trained - synapses,
