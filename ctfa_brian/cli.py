@@ -127,7 +127,8 @@ def build_parser():
     data.add_argument("--dataset", choices=DATASETS, default="digits",
                       help="dataset (default: %(default)s)")
     data.add_argument("--mnist-path", metavar="DIR",
-                      help="directory with the four MNIST IDX files (--dataset mnist7 only)")
+                      help="--dataset mnist7 only: read MNIST from the four IDX files in DIR "
+                           "(optionally .gz) instead of the 7x7 MNIST shipped with the package")
     data.add_argument("--n-train", type=int, metavar="N",
                       help="use only the first N training samples (default: all)")
     data.add_argument("--n-test", type=int, metavar="N",
@@ -344,10 +345,7 @@ def _prepare(args):
     training = Training(epochs=args.epochs, evals_per_epoch=args.evals_per_epoch,
                         seed=args.seed)
     if args.dataset == "mnist7":
-        if args.mnist_path is None:
-            raise ValueError("--dataset mnist7 needs --mnist-path DIR (the directory with the "
-                             "MNIST IDX files)")
-        dataset = load_dataset("mnist7", path=args.mnist_path)
+        dataset = load_dataset("mnist7", path=args.mnist_path)  # None: the shipped 7x7 MNIST
     else:
         if args.mnist_path is not None:
             raise ValueError(f"--mnist-path is only used with --dataset mnist7, not with "

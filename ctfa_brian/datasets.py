@@ -12,12 +12,19 @@ Available datasets (see :data:`DATASETS` and :func:`load_dataset`):
 ``digits``
     scikit-learn's 8x8 handwritten digits (1797 samples, 64 features scaled to [0, 1]).
 ``mnist7``
-    MNIST read from the standard IDX files and average-pooled 28x28 -> 7x7 (49 features).
+    MNIST (60 000 train / 10 000 test) average-pooled over 4x4 blocks, 28x28 -> 7x7 (49
+    features in [0, 1]), as in Bacvanski, Ziyin & Poggio (arXiv 2510.18808, Appendix B). By
+    default it is read from ``ctfa_brian/data/mnist7.npz``, shipped with the package (no path,
+    no download; built by ``scripts/build_mnist7.py``, see ``ctfa_brian/data/MNIST7.md``);
+    ``load_mnist7(path)`` pools the four standard IDX files in ``path`` instead.
 
 Every check raises an error that names the parameter, quotes the value and says what is allowed.
 """
 
 import gzip
+import importlib.resources
+import zipfile
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -49,6 +56,10 @@ _MNIST_FILES = {
     "x_test": ("t10k-images-idx3-ubyte", IDX_IMAGES_MAGIC),
     "y_test": ("t10k-labels-idx1-ubyte", IDX_LABELS_MAGIC),
 }
+#: 7x7 MNIST shipped with the package (uint8 pooled means; see ctfa_brian/data/MNIST7.md).
+_MNIST7_FILE = importlib.resources.files("ctfa_brian") / "data" / "mnist7.npz"
+_MNIST7_SHAPES = {"x_train": (60000, 49), "y_train": (60000,), "x_test": (10000, 49),
+                  "y_test": (10000,)}
 
 
 def _check_labels(y, name, n_classes):
@@ -229,12 +240,64 @@ def read_idx(file, magic=None) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
-def load_mnist7(path, n_train=None, n_test=None):
-    """MNIST from the four IDX files in ``path``, average-pooled to 7x7 and scaled to [0, 1].
+def _load_shipped_mnist7():
+    """The four arrays of the shipped ``mnist7.npz`` as float64 in [0, 1] / int64 labels."""
+    resource = _MNIST7_FILE
+    rebuild = ("reinstall ctfa_brian, or rebuild the file with scripts/build_mnist7.py, or "
+               "pass path=<directory with the MNIST IDX files>")
+    if not resource.is_file():
+        raise FileNotFoundError(f"the shipped 7x7 MNIST file {str(resource)!r} is missing; "
+                                f"{rebuild}")
+    arrays = {}
+    try:
+        with resource.open("rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise ValueError("it is not a .npz (zip) file")
+        with importlib.resources.as_file(resource) as file, \
+                np.load(file, allow_pickle=False) as npz:
+            if set(npz.files) != set(_MNIST7_SHAPES):
+                raise ValueError(f"it holds {sorted(npz.files)}, expected "
+                                 f"{sorted(_MNIST7_SHAPES)}")
+            for key, shape in _MNIST7_SHAPES.items():
+                a = npz[key]
+                if a.dtype != np.uint8 or a.shape != shape:
+                    raise ValueError(f"{key} is {a.dtype} {a.shape}, expected uint8 {shape}")
+                if key.startswith("y") and a.max() > 9:
+                    raise ValueError(f"{key} has a label {int(a.max())}, expected 0..9")
+                arrays[key] = a
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+        raise ValueError(f"the shipped 7x7 MNIST file {str(resource)!r} is corrupt or not the "
+                         f"expected one ({err}); {rebuild}") from None
+    for key in ("x_train", "x_test"):
+        arrays[key] = arrays[key] / 255.0
+    return arrays
 
-    Each file may also be gzip-compressed with a ``.gz`` suffix. ``n_train`` / ``n_test``
-    keep the first n samples of each split.
+
+def load_mnist7(path=None, n_train=None, n_test=None):
+    """7x7 MNIST: 4x4 average pooling of the 28x28 images, 49 features in [0, 1], 10 classes.
+
+    With ``path=None`` (the default) it loads ``ctfa_brian/data/mnist7.npz``, shipped with the
+    package (nothing is downloaded): the 60 000 training and 10 000 test images of MNIST in
+    their original order, each pooled value stored as the uint8 mean of 16 pixels rounded half
+    up and divided here by 255.0. A missing file raises ``FileNotFoundError``, a corrupt one
+    ``ValueError``, both naming the file. How the file was built: ``scripts/build_mnist7.py``
+    and ``ctfa_brian/data/MNIST7.md``.
+
+    With a ``path`` it reads the four standard MNIST IDX files in that directory
+    (``train-images-idx3-ubyte`` etc., each optionally gzip-compressed with a ``.gz`` suffix)
+    and pools them the same way without rounding: the exact mean of the 16 pixels divided by
+    255. For the same images the two differ only by the shipped file's uint8 quantisation,
+    at most 1/510 per feature.
+
+    ``n_train`` / ``n_test`` keep the first n samples of each split.
     """
+    if path is None:
+        data = Dataset("mnist7", n_classes=10, **_load_shipped_mnist7())
+        logger.debug(f"loaded mnist7 from the shipped {_MNIST7_FILE}: "
+                     f"{len(data.y_train)} train, {len(data.y_test)} test")
+        if n_train is None and n_test is None:
+            return data
+        return data.subset(n_train=n_train, n_test=n_test)
     path = Path(path)
     names = ", ".join(stem for stem, _ in _MNIST_FILES.values())
     if not path.is_dir():
@@ -281,11 +344,12 @@ _LOADERS = {"circles": load_circles, "digits": load_digits, "mnist7": load_mnist
 
 
 def load_dataset(name, **kwargs):
-    """Load the dataset called ``name`` (one of :data:`DATASETS`), passing ``kwargs`` on."""
+    """Load the dataset called ``name`` (one of :data:`DATASETS`), passing ``kwargs`` on.
+
+    ``load_dataset("mnist7")`` loads the 7x7 MNIST shipped with the package;
+    ``load_dataset("mnist7", path=DIR)`` pools the MNIST IDX files in ``DIR``.
+    """
     if not isinstance(name, str) or name not in _LOADERS:
         raise ValueError(f"unknown dataset {name!r}; choose one of: "
                          f"{', '.join(sorted(_LOADERS))}")
-    if name == "mnist7" and kwargs.get("path") is None:
-        raise ValueError("dataset 'mnist7' needs path=<directory with the MNIST IDX files>; "
-                         "path is required")
     return _LOADERS[name](**kwargs)

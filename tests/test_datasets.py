@@ -1,10 +1,13 @@
 """Tests for ctfa_brian.datasets."""
 
 import gzip
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ctfa_brian import datasets
 from ctfa_brian.datasets import (
     DATASETS,
     Dataset,
@@ -140,8 +143,6 @@ def test_mnist7_first_n(tmp_path):
 def test_mnist7_via_load_dataset(tmp_path):
     _write_mnist(tmp_path, gz=True)
     assert load_dataset("mnist7", path=tmp_path, n_test=2).x_test.shape == (2, 49)
-    with pytest.raises(ValueError, match="path is required"):
-        load_dataset("mnist7")
 
 
 def test_mnist7_missing_directory_and_file(tmp_path):
@@ -175,6 +176,128 @@ def test_read_idx_roundtrip_and_errors(tmp_path):
     garbage.write_bytes(b"\x12\x34")
     with pytest.raises(ValueError, match=r"garbage.*magic"):
         read_idx(garbage)
+
+
+# --- mnist7 shipped with the package ----------------------------------------------------------
+
+BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_mnist7.py"
+MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+#: content_sha256 of the shipped arrays (ctfa_brian/data/MNIST7.md).
+MNIST7_CONTENT_SHA256 = "781d571921000ba4b5fa529df87cbf1b1dbcc3b39ca1128296a19d8136511945"
+
+
+@pytest.fixture(scope="module")
+def build_script():
+    spec = importlib.util.spec_from_file_location("build_mnist7", BUILD_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_mnist7()
+
+
+def test_shipped_mnist7_shapes_range_and_class_counts(shipped, build_script):
+    data = shipped
+    assert data.name == "mnist7" and data.n_classes == 10 and data.n_features == 49
+    assert data.x_train.shape == (60000, 49) and data.x_test.shape == (10000, 49)
+    assert data.x_train.dtype == np.float64 and data.y_train.dtype == np.int64
+    for x in (data.x_train, data.x_test):
+        assert x.min() == 0.0 and x.max() == 1.0
+        np.testing.assert_array_equal(x * 255, np.round(x * 255))  # uint8 / 255
+    np.testing.assert_array_equal(np.bincount(data.y_train, minlength=10), MNIST_TRAIN_COUNTS)
+    np.testing.assert_array_equal(np.bincount(data.y_test, minlength=10), MNIST_TEST_COUNTS)
+    np.testing.assert_array_equal(data.y_train[:10], [5, 0, 4, 1, 9, 2, 1, 3, 1, 4])
+    np.testing.assert_array_equal(data.y_test[:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
+    assert tuple(MNIST_TRAIN_COUNTS) == build_script.MNIST_TRAIN_COUNTS
+    assert tuple(MNIST_TEST_COUNTS) == build_script.MNIST_TEST_COUNTS
+    uint8 = {key: np.round(getattr(data, key) * 255).astype(np.uint8)
+             if key.startswith("x") else getattr(data, key).astype(np.uint8)
+             for key in ("x_train", "y_train", "x_test", "y_test")}
+    assert build_script.content_sha256(uint8) == MNIST7_CONTENT_SHA256
+
+
+def test_load_dataset_mnist7_without_path(shipped):
+    data = load_dataset("mnist7", n_train=100, n_test=20)
+    assert data.name == "mnist7"
+    assert data.x_train.shape == (100, 49) and data.x_test.shape == (20, 49)
+    np.testing.assert_array_equal(data.x_train, shipped.x_train[:100])
+    np.testing.assert_array_equal(data.y_test, shipped.y_test[:20])
+    assert load_dataset("mnist7", path=None).x_train.shape == (60000, 49)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_path_agrees_with_shipped_pooling(tmp_path, build_script, gz):
+    """load_mnist7(path) is the exact 4x4 mean; the build script's uint8 is within 1/510."""
+    rng = np.random.default_rng(7)
+    arrays = {}
+    for split, n in (("train", 6), ("test", 3)):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        images[0] = 0
+        images[0, 0, 0] = 8  # block sum 8: mean 0.5, stored as 1 (half up): the 1/510 bound
+        images[0, 0, 4] = 24  # block sum 24: mean 1.5 -> 2
+        images[0, 4:8, 4:8] = 255  # a full block -> exactly 1
+        arrays[f"x_{split}"] = images
+        arrays[f"y_{split}"] = rng.integers(0, 10, size=n, dtype=np.uint8)
+    for key, stem in MNIST_NAMES.items():
+        raw = _idx_bytes(arrays[key], 0x803 if key.startswith("x") else 0x801)
+        if gz:
+            (tmp_path / f"{stem}.gz").write_bytes(gzip.compress(raw))
+        else:
+            (tmp_path / stem).write_bytes(raw)
+    data = load_mnist7(tmp_path)
+    for split in ("train", "test"):
+        stored = build_script.pool_7x7(arrays[f"x_{split}"])
+        assert stored.dtype == np.uint8 and stored.shape == (len(stored), 49)
+        exact = arrays[f"x_{split}"].reshape(-1, 7, 4, 7, 4).mean(axis=(2, 4)).reshape(-1, 49)
+        np.testing.assert_allclose(getattr(data, f"x_{split}"), exact / 255, rtol=0,
+                                   atol=1e-15)
+        diff = stored / 255.0 - getattr(data, f"x_{split}")
+        assert np.abs(diff).max() <= 1 / 510 + 1e-15
+        assert diff[0, 0] == pytest.approx(1 / 510) and stored[0, 0] == 1
+        assert stored[0, 1] == 2 and stored[0, 8] == 255 and diff[0, 8] == 0
+        np.testing.assert_array_equal(getattr(data, f"y_{split}"), arrays[f"y_{split}"])
+
+
+def test_shipped_mnist7_linear_softmax_accuracy(shipped):
+    """Multinomial logistic regression on the first 10 000 training images (paper: > 89 %)."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        clf = LogisticRegression(solver="lbfgs", C=10.0, max_iter=300)
+        clf.fit(shipped.x_train[:10000], shipped.y_train[:10000])
+    assert clf.score(shipped.x_test, shipped.y_test) >= 0.88
+
+
+def test_shipped_mnist7_missing_or_corrupt_file(tmp_path, monkeypatch):
+    missing = tmp_path / "mnist7.npz"
+    monkeypatch.setattr(datasets, "_MNIST7_FILE", missing)
+    with pytest.raises(FileNotFoundError, match=r"mnist7\.npz.*missing.*build_mnist7\.py"):
+        load_mnist7()
+    with pytest.raises(FileNotFoundError, match=r"mnist7\.npz.*missing"):
+        load_dataset("mnist7")
+    real = datasets.importlib.resources.files("ctfa_brian") / "data" / "mnist7.npz"
+    for content in (b"not a zip file at all", real.read_bytes()[:100_000]):  # garbage, cut
+        missing.write_bytes(content)
+        with pytest.raises(ValueError, match=r"mnist7\.npz.*corrupt"):
+            load_mnist7()
+    np.savez_compressed(missing, x_train=np.zeros((3, 49), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"mnist7\.npz.*corrupt.*holds \['x_train'\]"):
+        load_mnist7()
+    np.savez_compressed(missing, x_train=np.zeros((60000, 49)), y_train=np.zeros(60000),
+                        x_test=np.zeros((10000, 49)), y_test=np.zeros(10000))
+    with pytest.raises(ValueError, match=r"corrupt.*x_train is float64 \(60000, 49\)"):
+        load_mnist7()
+    np.savez_compressed(missing, x_train=np.array([{}], dtype=object),  # pickled: refused
+                        y_train=np.zeros(60000, dtype=np.uint8),
+                        x_test=np.zeros((10000, 49), dtype=np.uint8),
+                        y_test=np.zeros(10000, dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"mnist7\.npz.*corrupt.*allow_pickle=False"):
+        load_mnist7()
 
 
 # --- validation ------------------------------------------------------------------------------
