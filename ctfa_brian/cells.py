@@ -216,6 +216,15 @@ def _angles(weights, n_hidden):
             for layer in range(1, n_hidden + 1)}
 
 
+def _last_online(online):
+    """The online train accuracy of the last epoch (read at the end of each sample while
+    learning; the paper's Fig. 3 "train accuracy"), NaN if none."""
+    if not online:
+        return np.nan
+    last = int(online[-1]["epoch"])
+    return float(np.mean([o["accuracy"] for o in online if int(o["epoch"]) == last]))
+
+
 def _run_continuous(cell, project_root):
     from ctfa_brian.guard import BlowUpError
 
@@ -236,6 +245,7 @@ def _run_continuous(cell, project_root):
         return row
     row.update(status="ok", error="")
     row.update(test_accuracy=result.test_accuracy, train_accuracy=result.train_accuracy,
+               online_train_accuracy=_last_online(result.online_train_accuracy),
                test_balanced_accuracy=result.test_balanced_accuracy,
                run_s=result.timings.get("run", np.nan),
                learning_curve=[c["test_accuracy"] for c in result.learning_curve])
@@ -260,6 +270,7 @@ def _run_discrete(cell):
     recall = [np.mean(pred[ds.y_test == c] == c) for c in np.unique(ds.y_test)]
     return {"status": "ok", "error": "", "test_accuracy": result.test_accuracy,
             "train_accuracy": result.train_accuracy, "delay_ms": np.nan,
+            "online_train_accuracy": _last_online(result.online_train_accuracy),
             "test_balanced_accuracy": float(np.mean(recall)),
             "learning_curve": [c["test_accuracy"] for c in result.learning_curve],
             "build_s": 0.0, "run_s": time.perf_counter() - start}
@@ -283,7 +294,8 @@ def run_cell(cell, project_root=None):
     -------
     dict
         ``cell_id``, the cell's values, ``status`` (``ok``, ``blown up`` or ``failed``),
-        ``error``, ``test_accuracy``, ``train_accuracy``, ``delay_ms`` (Δ as run, a whole
+        ``error``, ``test_accuracy``, ``train_accuracy`` (frozen), ``online_train_accuracy``
+        (the last epoch's, see `_last_online`), ``delay_ms`` (Δ as run, a whole
         number of dt), per-layer ``angle_layerK_deg``, ``learning_curve``, ``build_s``,
         ``run_s``, ``wall_s``, ``worker`` (host:pid).
     """

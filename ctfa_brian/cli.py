@@ -98,6 +98,7 @@ def build_parser():
     from ctfa_brian.device import DEVICES
     from ctfa_brian.parameters import (
         ACTIVATIONS,
+        DELAY_ORIGINS,
         ELIGIBILITY_GATES,
         ERROR_SPIKES,
         KP_FORMS,
@@ -144,6 +145,9 @@ def build_parser():
                      help="hidden nonlinearity (default: %(default)s)")
     net.add_argument("--loss", choices=LOSSES, default=model.loss,
                      help="loss (default: %(default)s)")
+    net.add_argument("--label-smoothing", type=float, default=model.label_smoothing,
+                     metavar="X", help="cross-entropy target (1-X) y + X/K: gives the logits a "
+                                       "finite optimum (default: %(default)s; 0: one-hot)")
     net.add_argument("--kp-form", choices=KP_FORMS, default=model.kp_form,
                      help="Kolen-Pollack feedback update (default: %(default)s)")
     net.add_argument("--eligibility", choices=ELIGIBILITY_GATES, default=model.eligibility,
@@ -199,13 +203,18 @@ def build_parser():
                        help=f"cross-fade between samples (default: {_show(schedule.buffer_time)})")
     times.add_argument("--delay", type=_time, metavar="TIME",
                        help=f"label delay, negative = early (default: {_show(schedule.delay)})")
+    times.add_argument("--delay-origin", choices=DELAY_ORIGINS, default=schedule.delay_origin,
+                       help="where --delay 0 sits: when the input's response reaches the "
+                            "output (L x tau-prop after its onset) or at the input's onset "
+                            "(the paper's literal delay) (default: %(default)s)")
     times.add_argument("--dt", type=_time, metavar="TIME",
                        help=f"integration step (default: {_show(schedule.dt)}; "
                             f"{_show(_SPIKING_DT)} with --variant spiking)")
 
     run = train.add_argument_group("training and output")
-    run.add_argument("--epochs", type=int, default=training.epochs, metavar="N",
-                     help="passes over the training set (default: %(default)s)")
+    run.add_argument("--epochs", type=int, metavar="N",
+                     help="passes over the training set (default: the data set's preset, "
+                          f"see ctfa_brian.presets; {training.epochs} without one)")
     run.add_argument("--evals-per-epoch", type=int, default=training.evals_per_epoch,
                      metavar="N",
                      help="test evaluations per epoch (default: %(default)s)")
@@ -320,30 +329,49 @@ def _prepare(args):
     from ctfa_brian.parameters import ModelParameters, Schedule, Training
     from ctfa_brian.training import Trainer
 
-    model_kw, schedule_kw = {}, {}
+    from ctfa_brian.presets import merge
+
+    model_kw, schedule_kw, given = {}, {}, {}
     for option, (target, name) in _TIME_OPTIONS.items():
         value = getattr(args, option[2:].replace("-", "_"))
         if value is not None:
             (model_kw if target == "model" else schedule_kw)[name] = value
-    if args.tau_pot is not None and args.tau_pot_v is None:
-        model_kw["tau_pot_v"] = args.tau_pot
+            given[name] = option
+    # the data set's preset under what the user gave (which always wins)
+    preset, sources = merge(args.dataset, {
+        "hidden": tuple(args.hidden) if args.hidden is not None else None,
+        "hidden_option": "--hidden", "sample_time": args.sample_time,
+        "sample_time_option": "--sample-time", "tau_pot": args.tau_pot,
+        "tau_pot_option": "--tau-pot", "epochs": args.epochs, "epochs_option": "--epochs"})
+    if "hidden" in preset:
+        model_kw["hidden"] = preset["hidden"]
+    if "sample_time" in preset:
+        schedule_kw["sample_time"] = preset["sample_time"]
+    if "tau_pot" in preset:
+        model_kw["tau_pot_w"] = preset["tau_pot"]
+        if args.tau_pot_v is None:
+            model_kw["tau_pot_v"] = preset["tau_pot"]
+            sources["tau_pot_v"] = sources["tau_pot"]
     if args.tau_dec is not None:
         model_kw["tau_dec_v"] = args.tau_dec
-    if args.hidden is not None:
-        model_kw["hidden"] = tuple(args.hidden)
+        given["tau_dec_v"] = "--tau-dec"
+    # what the user gave, what the preset gave; everything else is the package default
+    sources = {**given, **{("tau_pot_w" if k == "tau_pot" else k): v
+                           for k, v in sources.items()}}
     if args.max_rate is not None:
         model_kw["max_rate"] = args.max_rate
     if args.variant == "spiking" and args.dt is None:
         schedule_kw["dt"] = _SPIKING_DT
     model = ModelParameters(rule=args.rule, activation=args.activation, loss=args.loss,
                             kp_form=args.kp_form, noise=args.noise,
+                            label_smoothing=args.label_smoothing,
                             eligibility=args.eligibility, variant=args.variant,
                             neuron=args.neuron, readout=args.readout,
                             error_spikes=args.error_spikes, **model_kw)
-    schedule = Schedule(**schedule_kw)
+    schedule = Schedule(delay_origin=args.delay_origin, **schedule_kw)
     schedule.check_against(model)
-    training = Training(epochs=args.epochs, evals_per_epoch=args.evals_per_epoch,
-                        seed=args.seed)
+    training = Training(evals_per_epoch=args.evals_per_epoch, seed=args.seed,
+                        **({"epochs": preset["epochs"]} if "epochs" in preset else {}))
     if args.dataset == "mnist7":
         dataset = load_dataset("mnist7", path=args.mnist_path)  # None: the shipped 7x7 MNIST
     else:
@@ -367,7 +395,7 @@ def _prepare(args):
         raise ValueError(f"--out {str(out)!r} exists and is not a directory")
     trainer = Trainer(dataset, model, schedule, training, device=args.device,
                       recording=recording, report=None if args.quiet else "text")
-    return trainer, out
+    return trainer, out, sources
 
 
 def _save(out, trainer, result, manifest, status="ok", message=None):
@@ -408,11 +436,12 @@ def _train(args, argv):
     from ctfa_brian.guard import BlowUpError
 
     try:
-        trainer, out = _prepare(args)
+        trainer, out, sources = _prepare(args)
     except (ValueError, DimensionMismatchError, FileNotFoundError) as err:
         return _fail(err)
     extra = {"n_train": len(trainer.dataset.y_train), "n_test": len(trainer.dataset.y_test),
-             "record": bool(args.record)}
+             "record": bool(args.record),
+             "sources": {k: sources[k] for k in sorted(sources)}}
     manifest = io.make_manifest(trainer.model, trainer.schedule, trainer.training,
                                 trainer.dataset.name, trainer.device_name, extra=extra,
                                 argv=["ctfa", *argv])

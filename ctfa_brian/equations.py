@@ -34,6 +34,7 @@ __all__ = [
     "INPUT_BLEND",
     "INPUT_NEURON",
     "NORMALISER",
+    "SOFTMAX_SHIFT",
     "SOFTMAX_SUM",
     "TIED_FEEDBACK",
     "eligibility_update",
@@ -83,6 +84,7 @@ tau_pot_v : second (shared, constant)
 tau_dec_v : second (shared, constant)
 tau_elig : second (shared, constant)
 noise : 1 (shared, constant)
+label_smoothing : 1 (shared, constant)
 """
 
 
@@ -111,8 +113,12 @@ def hidden_layer(activation, noise=False):
 _OUTPUT_ERRORS = {
     # e = ∂L/∂z_L for L = ½‖z − y‖²
     "squared": "m = z - y : 1\n",
-    # e = softmax(z) − y for the cross-entropy of softmax(z); expsum is summed over outputs
-    "cross_entropy": "m = exp(z)/expsum - y : 1\nexpsum : 1 (linked)\n",
+    # e = softmax(z) − y for the cross-entropy of softmax(z); expsum = Σ exp(z − shift) is
+    # summed over the outputs, shift is the log-sum-exp of the step before (see NORMALISER)
+    # against the smoothed target (1 − α) y + α/K (Szegedy et al. 2016), whose finite optimum
+    # gives the logits a restoring force (α = label_smoothing, K = N output units)
+    "cross_entropy": ("m = exp(z - shift)/expsum - ((1 - label_smoothing)*y + label_smoothing/N)"
+                      " : 1\nexpsum : 1 (linked)\nshift : 1 (linked)\n"),
 }
 
 
@@ -136,10 +142,17 @@ def target_blend(buffer):
     return "learn = stim_learn(t)\ny = stim_y(t - delay, i)" + (fade if buffer else "")
 
 
-#: Softmax normaliser: a one-unit group that sums exp(z) over the outputs (the output layer
-#: links its ``expsum`` to ``total``).
-NORMALISER = Equations("total : 1")
-SOFTMAX_SUM = "total_post = exp(z_pre) : 1 (summed)"
+#: Softmax normaliser: a one-unit group that sums exp(z − shift) over the outputs (the output
+#: layer links its ``expsum`` to ``total`` and its ``shift`` to ``shift``). ``shift`` follows
+#: the log-sum-exp of the outputs one step behind (`SOFTMAX_SHIFT`, run at the end of every
+#: step), so exp never overflows however large the logits grow: the numerically stable
+#: softmax, exp(z − c)/Σ exp(z − c) for a running c, which equals exp(z)/Σ exp(z).
+NORMALISER = Equations("""
+total : 1
+shift : 1
+""")
+SOFTMAX_SUM = "total_post = exp(z_pre - shift_post) : 1 (summed)"
+SOFTMAX_SHIFT = "shift = shift + log(total)"
 
 #: Forward synapse W from layer l-1 to layer l; its time constants are those of the layer it
 #: drives (so one value per layer serves W and the bias).

@@ -201,10 +201,12 @@ class CTFANetwork:
             self.softmax = Synapses(self.output, self.normaliser, self._softmax_sum,
                                     name="softmax", namespace={}, dt=schedule.dt)
             self.softmax.connect()
-            self.output.expsum = linked_var(self.normaliser, "total", index=np.zeros(
-                self.output.N, dtype=int))
+            first = np.zeros(self.output.N, dtype=int)
+            self.output.expsum = linked_var(self.normaliser, "total", index=first)
+            self.output.shift = linked_var(self.normaliser, "shift", index=first)
+            self.normaliser.run_regularly(eq.SOFTMAX_SHIFT, when="end", name="softmax_shift")
             objects += [self.normaliser, self.softmax]
-        self.output.delay = schedule.delay
+        self.output.delay = schedule.delay + schedule.label_offset(model)
         # --- monitors ------------------------------------------------------------------
         self.readout = self._make_readout(period)
         objects.append(self.readout)
@@ -326,7 +328,9 @@ class CTFANetwork:
         seed : int, optional
             New initial weights.
         **overrides : Quantity
-            Any key of `time_constant_views` (e.g. ``delay=25*ms``, ``tau_pot_w=2*second``).
+            Any key of `time_constant_views` (e.g. ``delay=25*ms``, ``tau_pot_w=2*second``);
+            ``delay`` is Δ from the schedule's ``delay_origin`` (`Schedule.label_offset` is
+            added, with the ``tau_prop`` of the same call if it has one).
         """
         values = {}
         if presentation is not None:
@@ -351,6 +355,9 @@ class CTFANetwork:
                 raise ValueError(
                     f"cannot change {key!r} between runs; choose one of: {', '.join(views)}"
                 )
+            if key == "delay":  # Δ counts from the schedule's delay origin
+                value = value + self.schedule.label_offset(self.model,
+                                                           overrides.get("tau_prop"))
             for view in views[key]:
                 values[view] = value
         return values

@@ -14,6 +14,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, have_same_dime
 
 __all__ = [
     "ACTIVATIONS",
+    "DELAY_ORIGINS",
     "ELIGIBILITY_GATES",
     "ERROR_SPIKES",
     "EVALUATIONS",
@@ -35,6 +36,7 @@ LOSSES = ("cross_entropy", "squared")
 KP_FORMS = ("transpose", "literal")
 ELIGIBILITY_GATES = ("pre", "hebbian")
 EVALUATIONS = ("curve", "final")
+DELAY_ORIGINS = ("output", "input")
 VARIANTS = ("rate", "spiking")
 NEURONS = ("lif", "poisson")
 READOUTS = ("count", "rate")
@@ -92,6 +94,13 @@ class ModelParameters:
         T / tau_pot.
     tau_dec_w, tau_dec_v : Quantity
         Passive decay of W and V, default 20 min (Table 1: minutes to tens of minutes).
+    label_smoothing : float
+        α of the cross-entropy target (1 − α) y + α/K over K outputs (default 0.1; 0: the
+        one-hot target). Cross-entropy against a one-hot target has no finite optimum: the
+        logits of a learnt sample grow without bound, and in deep networks the weights with
+        them until the learning loop is unstable (docs/model.md, "Stability"). With α > 0
+        the optimum logit margin is ln((1 − α + α/K)/(α/K)) (4.5 at α = 0.1, K = 10).
+        Ignored by the squared loss.
     noise : float
         Amplitude of the integration noise added to every rate neuron (dimensionless; the
         stationary standard deviation of z around its drive is ``noise / sqrt(2)``).
@@ -148,6 +157,7 @@ class ModelParameters:
     tau_dec_w: Quantity = field(default_factory=lambda: 1200 * second)
     tau_dec_v: Quantity = field(default_factory=lambda: 1200 * second)
     noise: float = 0.0
+    label_smoothing: float = 0.1
     kp_form: str = "transpose"
     v_init: float = None
     tau_elig: Quantity = None
@@ -188,6 +198,10 @@ class ModelParameters:
             check_time(name, getattr(self, name))
         if not (self.noise >= 0):
             raise ValueError(f"noise = {self.noise!r} is not allowed; it must be ≥ 0")
+        if isinstance(self.label_smoothing, bool) or not isinstance(
+                self.label_smoothing, (int, float)) or not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing = {self.label_smoothing!r} is not allowed; it "
+                             "must be a number in [0, 1)")
         for pot, dec in (("tau_pot_w", "tau_dec_w"), ("tau_pot_v", "tau_dec_v")):
             if not self.tau_prop < getattr(self, pot):
                 raise ValueError(
@@ -225,7 +239,8 @@ class ModelParameters:
         gated network and, in the spiking variant, ``max_rate`` (and ``tau_m``, ``t_ref`` for
         LIF neurons)."""
         out = {name: getattr(self, name) for name in
-               ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "noise")}
+               ("tau_prop", "tau_pot_w", "tau_dec_w", "tau_pot_v", "tau_dec_v", "noise",
+                "label_smoothing")}
         if self.tau_elig is not None:
             out["tau_elig"] = self.tau_elig
         if self.variant == "spiking":
@@ -261,14 +276,24 @@ class Schedule:
         Δ, label delay relative to the input (default 0 ms; negative means early).
     dt : Quantity
         Integration step (default 1 ms); must be < tau_prop / 5.
+    delay_origin : str
+        Where Δ = 0 sits. ``output`` (default): when the input's forward response reaches the
+        output, L·tau_prop after its onset in a network of L layers above the input (one
+        relaxation per layer; rounded to a whole dt), so that at Δ = 0 the output error
+        compares each sample's own response with its own label. ``input``: at the input's
+        onset (the paper's literal Δ): for the first L·tau_prop of every sample the output
+        still shows the previous sample while the label is already the new one, an error that
+        grows with depth and with the logits (docs/model.md, "Stability").
     """
 
     sample_time: Quantity = field(default_factory=lambda: 200 * ms)
     buffer_time: Quantity = field(default_factory=lambda: 10 * ms)
     delay: Quantity = field(default_factory=lambda: 0 * ms)
     dt: Quantity = field(default_factory=lambda: 1 * ms)
+    delay_origin: str = "output"
 
     def __post_init__(self):
+        _choice("delay_origin", self.delay_origin, DELAY_ORIGINS)
         check_time("sample_time", self.sample_time)
         check_time("buffer_time", self.buffer_time, allow_zero=True)
         check_time("delay", self.delay, allow_negative=True)
@@ -294,6 +319,15 @@ class Schedule:
     @property
     def steps_per_period(self):
         return int(round(float(self.period / self.dt)))
+
+    def label_offset(self, model, tau_prop=None):
+        """How much later than Δ the label reaches the output: the forward lag L·τ_prop of
+        ``model`` (``tau_prop`` if given) rounded to a whole dt, or 0 with
+        ``delay_origin = "input"``."""
+        if self.delay_origin == "input":
+            return 0 * second
+        tau = model.tau_prop if tau_prop is None else tau_prop
+        return round(float((len(model.hidden) + 1) * tau / self.dt)) * self.dt
 
     def check_against(self, model):
         """Check dt against the model's fastest time constant (dt < tau_prop / 5) and, in the

@@ -46,7 +46,8 @@ def simulate(sizes, model, schedule, presentation, seed=0, weights=None):
     dt = float(schedule.dt)
     spp = schedule.steps_per_period
     buffer_steps = int(round(float(schedule.buffer_time / schedule.dt)))
-    delay_steps = int(round(float(schedule.delay / schedule.dt)))
+    delay_steps = int(round(float((schedule.delay + schedule.label_offset(model))
+                                  / schedule.dt)))
     tau = float(model.tau_prop)
     pot_w, dec_w = float(model.tau_pot_w), float(model.tau_dec_w)
     pot_v, dec_v = float(model.tau_pot_v), float(model.tau_dec_v)
@@ -76,8 +77,9 @@ def simulate(sizes, model, schedule, presentation, seed=0, weights=None):
         pre = [x] + z[:-1]
         a = [W[l].T @ pre[l] + b[l] for l in range(L)]
         if model.loss == "cross_entropy":
-            ez = np.exp(z[-1])
-            m_out = ez / ez.sum() - y
+            ez = np.exp(z[-1] - np.max(z[-1]))  # the stable softmax (Brian: running log-sum-exp)
+            alpha = model.label_smoothing
+            m_out = ez / ez.sum() - ((1 - alpha) * y + alpha / len(y))
         else:
             m_out = z[-1] - y
         m = []

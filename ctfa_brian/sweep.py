@@ -54,7 +54,7 @@ logger = get_logger(__name__)
 FINISHED = ("ok", "blown up", "failed")
 
 _RESULT_COLUMNS = ("status", "test_accuracy", "test_balanced_accuracy", "train_accuracy",
-                   "delay_ms")
+                   "online_train_accuracy", "delay_ms")
 _TAIL_COLUMNS = ("build_s", "run_s", "wall_s", "worker", "error")
 
 
@@ -383,7 +383,8 @@ def write_table(rows, path):
 
     Times are in milliseconds with the unit in the column name (``sample_time_ms``); the
     results follow (``status``, ``test_accuracy``, ``test_balanced_accuracy`` (mean recall
-    over classes), ``train_accuracy``, ``delay_ms`` — Δ as run,
+    over classes), ``train_accuracy`` (frozen), ``online_train_accuracy`` (last epoch, while
+    learning), ``delay_ms`` — Δ as run,
     per-layer ``angle_layerK_deg``), then timings, the worker and the error of a failed cell.
     """
     angles = sorted({k for r in rows for k in r if k.startswith("angle_layer")})
@@ -407,7 +408,8 @@ def aggregate(rows, keys):
     -------
     list of dict
         ``{**{key: value}, "mean", "std", "n", "n_ok", "balanced_mean", "train_mean",
-        "train_std"}`` in the
+        "train_std", "online_mean", "online_std"}`` (online: the last epoch's online train
+        accuracy, where the rows have it) in the
         order the combinations first appear; cells that blew up or failed count in ``n`` only
         (their accuracy is taken as missing, and ``mean`` is NaN if none finished).
     """
@@ -421,11 +423,15 @@ def aggregate(rows, keys):
         balanced = np.array([m.get("test_balanced_accuracy", np.nan) for m in members],
                             dtype=float)
         balanced = balanced[np.isfinite(balanced)]
+        online = np.array([m.get("online_train_accuracy", np.nan) for m in members], dtype=float)
         ok, ok_train = acc[np.isfinite(acc)], train[np.isfinite(train)]
+        ok_online = online[np.isfinite(online) & np.isfinite(acc)]
         out.append({**dict(zip(keys, combo)), "n": len(members), "n_ok": int(ok.size),
                     "mean": float(ok.mean()) if ok.size else np.nan,
                     "std": float(ok.std()) if ok.size else np.nan,
                     "balanced_mean": float(balanced.mean()) if balanced.size else np.nan,
                     "train_mean": float(ok_train.mean()) if ok_train.size else np.nan,
-                    "train_std": float(ok_train.std()) if ok_train.size else np.nan})
+                    "train_std": float(ok_train.std()) if ok_train.size else np.nan,
+                    "online_mean": float(ok_online.mean()) if ok_online.size else np.nan,
+                    "online_std": float(ok_online.std()) if ok_online.size else np.nan})
     return out

@@ -76,10 +76,42 @@ def test_manifest_json(trained):
     assert schedule["buffer_time"] == "2 ms"
     assert manifest["training"] == {"epochs": EPOCHS, "evals_per_epoch": EVALS, "seed": 5,
                                     "evaluate": "curve"}
-    assert manifest["extra"] == {"n_train": 16, "n_test": 8, "record": False}
+    assert manifest["extra"] == {"n_train": 16, "n_test": 8, "record": False, "sources": {
+        "buffer_time": "--buffer-time", "epochs": "--epochs", "hidden": "--hidden",
+        "sample_time": "--sample-time", "tau_pot_v": "--tau-pot", "tau_pot_w": "--tau-pot"}}
     assert manifest["command_line"][:2] == ["ctfa", "train"]
     assert "--tau-pot" in manifest["command_line"]
     assert {"ctfa_brian", "brian2", "numpy", "neo", "python"} <= set(manifest["versions"])
+
+
+def _prepared(*argv):
+    args = cli.build_parser().parse_args(["train", "--out", "unused", *argv])
+    trainer, _, sources = cli._prepare(args)
+    return trainer, sources
+
+
+def test_dataset_presets_fill_what_the_user_did_not_give():
+    from ctfa_brian.presets import PRESETS
+
+    trainer, sources = _prepared("--dataset", "circles")
+    preset = PRESETS["circles"]
+    assert trainer.model.hidden == preset["hidden"]
+    assert trainer.schedule.sample_time == preset["sample_time"]
+    assert trainer.model.tau_pot_w == trainer.model.tau_pot_v == preset["tau_pot"]
+    assert trainer.training.epochs == preset["epochs"]
+    assert sources == {k: "preset (circles)" for k in
+                       ("hidden", "sample_time", "tau_pot_w", "tau_pot_v", "epochs")}
+    # an option the user gives always wins, and the manifest says so
+    trainer, sources = _prepared("--dataset", "circles", "--sample-time", "50ms",
+                                 "--epochs", "2", "--tau-pot-v", "3s")
+    assert trainer.schedule.sample_time == 50 * ms and trainer.training.epochs == 2
+    assert trainer.model.tau_pot_w == preset["tau_pot"] and trainer.model.tau_pot_v == 3 * second
+    assert sources["sample_time"] == "--sample-time" and sources["epochs"] == "--epochs"
+    assert sources["tau_pot_v"] == "--tau-pot-v" and sources["tau_pot_w"] == "preset (circles)"
+    # every shipped data set has a preset
+    assert {"circles", "digits", "mnist7"} <= set(PRESETS)
+    assert _prepared("--dataset", "mnist7")[0].schedule.sample_time == PRESETS["mnist7"][
+        "sample_time"]
 
 
 def test_learning_curve_png(trained):
@@ -102,7 +134,7 @@ def test_summary_printed(tmp_path, capsys):
     assert manifest["model"]["hidden"] == [3, 2]  # repeated --hidden: two layers
     assert manifest["schedule"]["delay"] == "-4 ms"  # negative value after a space
     assert manifest["model"]["tau_dec_w"] == manifest["model"]["tau_dec_v"] == "600 s"
-    assert manifest["model"]["tau_pot_w"] == "10 s"
+    assert manifest["model"]["tau_pot_w"] == "4 s"  # the circles preset
     assert manifest["model"]["tau_pot_v"] == "3 s"
     # --record: first 3 neurons of each layer (output has 2), W and V synapses, at 1 ms
     path = out / f"recordings{neo_suffix()}"
@@ -201,8 +233,10 @@ def test_blow_up_writes_partial_results(tmp_path, capsys, monkeypatch):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_real_blow_up_exits_3(tmp_path, capsys):
     out = tmp_path / "run"
-    # T / tau_pot = 18: the weights explode within the first epoch
-    code = cli.main(_args(out, "--epochs", "1", "--sample-time", "200ms", "--tau-pot", "11ms"))
+    # T / tau_pot = 18 and the one-hot cross-entropy (no restoring force on the logits): the
+    # weights explode within the first epoch (with the default label smoothing they do not)
+    code = cli.main(_args(out, "--epochs", "1", "--sample-time", "200ms", "--tau-pot", "11ms",
+                          "--label-smoothing", "0"))
     assert code == 3
     results = json.loads((out / "results.json").read_text())
     assert results["status"] == "blown_up"

@@ -1,0 +1,55 @@
+"""Settings per data set: what the docs recommend for training a network on each one.
+
+`ctfa train --dataset NAME` starts from these and lets every option given on the command line
+win; the manifest records where each value came from (`merge`). Python users pass them on
+themselves::
+
+    from ctfa_brian.presets import PRESETS
+    p = PRESETS["circles"]
+    ModelParameters(hidden=p["hidden"], tau_pot_w=p["tau_pot"], tau_pot_v=p["tau_pot"])
+
+The values are measured (docs/results.md, "Per data set"): T long enough against τ_prop for
+the default depth, τ_pot/T = 40–50 (the paper's Fig. 7 threshold is ≈ 40), and enough epochs
+for the frozen test accuracy to level off.
+"""
+
+from brian2 import ms, second
+
+__all__ = ["PRESETS", "merge"]
+
+#: ``{data set: {setting: value}}``; settings are ``hidden``, ``sample_time``, ``tau_pot``
+#: (W and V), ``epochs``.
+PRESETS = {
+    "circles": {"hidden": (24,), "sample_time": 100 * ms, "tau_pot": 4 * second, "epochs": 10},
+    "digits": {"hidden": (49,), "sample_time": 200 * ms, "tau_pot": 10 * second, "epochs": 4},
+    "mnist7": {"hidden": (49,), "sample_time": 50 * ms, "tau_pot": 2.5 * second, "epochs": 1},
+}
+
+
+def merge(dataset, given):
+    """The settings of a run on ``dataset``: ``given`` (not None) over the preset.
+
+    Parameters
+    ----------
+    dataset : str
+        A key of `PRESETS` (others have no preset: only ``given`` counts).
+    given : dict
+        ``{setting: value or None}`` as the user gave them, keyed like `PRESETS`, plus
+        ``{setting + "_option": option text}`` naming the option for the manifest.
+
+    Returns
+    -------
+    values : dict
+        ``{setting: value}`` of every setting that has a value.
+    sources : dict
+        ``{setting: "--option" or "preset (dataset)"}``.
+    """
+    preset = PRESETS.get(dataset, {})
+    values, sources = {}, {}
+    for key in {*preset, *(k for k in given if not k.endswith("_option"))}:
+        value = given.get(key)
+        if value is not None:
+            values[key], sources[key] = value, given.get(f"{key}_option", "given")
+        elif key in preset:
+            values[key], sources[key] = preset[key], f"preset ({dataset})"
+    return values, sources
