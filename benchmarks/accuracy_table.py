@@ -1,7 +1,9 @@
 """Accuracies behind the acceptance tests, over several seeds (cpp_standalone).
 
-Usage: ``python benchmarks/accuracy_table.py [--seeds 3] [--variant rate|spiking|both]
-[--out table.md]``. Each configuration is compiled once and run for every seed (and every
+Usage: ``python benchmarks/accuracy_table.py [--seeds 3] [--variant rate|spiking|both|deep]
+[--out table.md]``. ``deep`` runs the presets (`ctfa_brian.presets`) of every data set at every
+depth of the paper's tables: circles 24 / 24-24 / 24-24-24, digits 49 / 49-32, 7×7 MNIST
+49 / 49-32, and prints the run time of each row. Each configuration is compiled once and run for every seed (and every
 delay) through run_args. Prints a Markdown table: configuration, mean ± s.d. of the final
 frozen test accuracy, and the single values. The spiking configurations are the spiking
 variant's acceptance tests (tests/test_spiking.py): dt = 0.5 ms, max_rate 200 Hz.
@@ -45,16 +47,32 @@ SPIKING_CONFIGS = [
 ]
 
 
+def _preset(name):
+    from ctfa_brian.presets import PRESETS
+
+    p = PRESETS[name]
+    return dict(schedule=Schedule(sample_time=p["sample_time"]), epochs=p["epochs"],
+                tau=dict(tau_pot_w=p["tau_pot"], tau_pot_v=p["tau_pot"]))
+
+
+#: Every data set at its preset, at every depth of the paper's Tables 2–3.
+DEEP_CONFIGS = [(name, hidden, "kp", _preset(name), [0])
+                for name, archs in (("circles", ((24,), (24, 24), (24, 24, 24))),
+                                    ("digits", ((49,), (49, 32))),
+                                    ("mnist7", ((49,), (49, 32))))
+                for hidden in archs]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--variant", choices=("rate", "spiking", "both"), default="rate")
+    parser.add_argument("--variant", choices=("rate", "spiking", "both", "deep"), default="rate")
     parser.add_argument("--out")
     args = parser.parse_args()
     rows = ["| dataset | hidden | rule | variant | T | τ_pot | epochs | Δ/T | test accuracy "
             "(mean ± s.d.) | per seed |", "|---|---|---|---|---|---|---|---|---|---|"]
-    configs = {"rate": CONFIGS, "spiking": SPIKING_CONFIGS,
-               "both": CONFIGS + SPIKING_CONFIGS}[args.variant]
+    configs = {"rate": CONFIGS, "spiking": SPIKING_CONFIGS, "both": CONFIGS + SPIKING_CONFIGS,
+               "deep": DEEP_CONFIGS}[args.variant]
     for name, hidden, rule, cfg, ratios in configs:
         ds = load_dataset(name)
         model = ModelParameters(hidden=hidden, rule=rule, **cfg["tau"], **cfg.get("model", {}))

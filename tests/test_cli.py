@@ -134,7 +134,7 @@ def test_summary_printed(tmp_path, capsys):
     assert manifest["model"]["hidden"] == [3, 2]  # repeated --hidden: two layers
     assert manifest["schedule"]["delay"] == "-4 ms"  # negative value after a space
     assert manifest["model"]["tau_dec_w"] == manifest["model"]["tau_dec_v"] == "600 s"
-    assert manifest["model"]["tau_pot_w"] == "4 s"  # the circles preset
+    assert manifest["model"]["tau_pot_w"] == "8 s"  # the circles preset
     assert manifest["model"]["tau_pot_v"] == "3 s"
     # --record: first 3 neurons of each layer (output has 2), W and V synapses, at 1 ms
     path = out / f"recordings{neo_suffix()}"

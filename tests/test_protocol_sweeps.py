@@ -45,14 +45,15 @@ def test_tau_pot_sweep_unstable_near_T_robust_beyond_40(tmp_path, count_builds):
         ("49", "2.0"), ("49", "100.0"), ("49,32", "2.0"), ("49,32", "100.0")]
     for hidden in ("49", "49,32"):
         fast, slow = [r for r in rows if r["hidden"] == hidden]
-        # τ_pot ~ T: the per-sample step T/τ_pot is too large and the network blows up
-        assert fast["status"].startswith("blown up")
-        # two hidden layers learn more slowly and less stably (τ_pot/T = 50 blew up at 2
-        # epochs, seed 0; docs/protocols/tau_pot_sweep.md)
+        # τ_pot ~ T: a per-sample step T/τ_pot of 0.5 no longer blows up (label smoothing,
+        # Δ from the output: docs/model.md, Stability) and digits still learns — unlike the
+        # paper's Fig. 7, whose instability was the runaway of the one-hot cross-entropy
+        assert fast["status"] == "ok" and slow["status"] == "ok"
+        assert float(fast["test_accuracy"]) >= 0.7
         assert float(slow["test_accuracy"]) >= (0.85 if hidden == "49" else 0.7)
     summary = results["summary"]
     assert set(summary) == {"digits 49", "digits 49-32"}
-    assert summary["digits 49"][0]["n_ok"] == 0 and summary["digits 49"][1]["n_ok"] == 1
+    assert summary["digits 49"][0]["n_ok"] == 1 and summary["digits 49"][1]["n_ok"] == 1
     for name in ("table.csv", "tau_pot_sweep.png", "results.json", "manifest.json"):
         assert (out / name).exists()
     assert any(out.glob("traces.*"))

@@ -89,6 +89,31 @@ def test_baselines_table_and_delay_ratio_curve(tmp_path, shared_cache):
     assert (out / "baselines.png").exists()
 
 
+def test_paper_tables_reports_frozen_and_online_accuracy_beside_the_paper(tmp_path,
+                                                                          shared_cache):
+    out = tmp_path / "tables"
+    assert main(["run", str(PROTOCOLS / "paper_tables.toml"), "--out", str(out),
+                 "--set", "tables=3", "--set", "circles_hidden=24;24,24", *SMALL]) == 0
+    rows = {(r["hidden"], r["model"]): r for r in _rows(out / "table.csv")}
+    assert len(rows) == 4 and {r["status"] for r in rows.values()} == {"ok"}
+    for hidden in ("24", "24,24"):
+        cont = rows[hidden, "continuous"]
+        assert float(cont["sample_time_ms"]) == 200.0  # the circles preset
+        assert float(cont["test_accuracy"]) >= 0.93  # paper Table 3: 0.947 and 0.968
+        # at the end of training the online (while-learning) accuracy tells the same story
+        assert abs(float(cont["online_train_accuracy"]) - float(cont["test_accuracy"])) < 0.05
+        assert 0 < float(rows[hidden, "discrete"]["online_train_accuracy"]) <= 1
+    table = (out / "table3.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| 24 | continuous"))
+    assert row.count("±") == 5  # frozen, online, test; the paper's train and test
+    assert "0.9470 ± 0.0101" in row  # the paper's number beside ours
+    summary = _rows(out / "table_summary.csv")
+    assert {(r["table"], r["hidden"], r["model"]) for r in summary} == {
+        ("3", h, m) for h in ("24", "24,24") for m in ("continuous", "discrete")}
+    assert (out / "paper_tables.png").exists()
+    assert not (out / "table2.md").exists()  # only the table asked for
+
+
 def test_depth_reports_accuracy_and_an_angle_per_layer(tmp_path, shared_cache):
     out = tmp_path / "depth"
     assert main(["run", str(PROTOCOLS / "depth.toml"), "--out", str(out),

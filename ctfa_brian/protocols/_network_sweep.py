@@ -23,7 +23,8 @@ __all__ = ["NETWORK_PARAMETERS", "SWEEP_DATASETS", "SWEEP_DEVICE", "check", "plo
 #: Parameters every network sweep takes.
 NETWORK_PARAMETERS = {
     "datasets": Parameter("str", "digits,circles", "comma-separated datasets to sweep on"),
-    "hidden": Parameter("str", "49", "hidden layers on digits: widths separated by commas; "
+    "hidden": Parameter("str", "49", "hidden layers on digits and mnist7: widths separated by "
+                        "commas; "
                         "several architectures separated by ';' (\"49;49,32\")"),
     "hidden_circles": Parameter("int", 24, "width of the hidden layer on circles", ge=1),
     "rule": Parameter("str", "kp", "learning rule",
@@ -45,7 +46,7 @@ SWEEP_DEVICE = Parameter("str", "cpp_standalone", "Brian2 device (cpp_standalone
 
 
 #: Datasets a network sweep can use (offline, no path needed).
-SWEEP_DATASETS = ("digits", "circles")
+SWEEP_DATASETS = ("digits", "circles", "mnist7")
 
 
 def architectures(text):
