@@ -91,6 +91,18 @@ def _show(value):
     return f"{round(seconds * 1e3, 9):g}ms"
 
 
+def _presets(key):
+    """``"per data set: circles 200ms, digits 200ms, ..."`` for the help of a preset option."""
+    from ctfa_brian.presets import PRESETS
+
+    def text(value):
+        if isinstance(value, tuple):
+            return " ".join(map(str, value))
+        return _show(value) if hasattr(value, "dim") else str(value)
+
+    return "per data set, " + ", ".join(f"{name} {text(p[key])}" for name, p in PRESETS.items())
+
+
 def build_parser():
     """Return the `argparse.ArgumentParser` of the ``ctfa`` command."""
     import ctfa_brian
@@ -140,7 +152,7 @@ def build_parser():
                      help="learning rule (default: %(default)s)")
     net.add_argument("--hidden", type=int, action="append", metavar="N",
                      help="width of a hidden layer; repeat for more layers "
-                          f"(--hidden 24 --hidden 24; default: {' '.join(map(str, model.hidden))})")
+                          f"(--hidden 24 --hidden 24; default: {_presets('hidden')})")
     net.add_argument("--activation", choices=ACTIVATIONS, default=model.activation,
                      help="hidden nonlinearity (default: %(default)s)")
     net.add_argument("--loss", choices=LOSSES, default=model.loss,
@@ -186,10 +198,9 @@ def build_parser():
     times.add_argument("--tau-prop", type=_time, metavar="TIME",
                        help=f"neuronal time constant (default: {_show(model.tau_prop)})")
     times.add_argument("--tau-pot", type=_time, metavar="TIME",
-                       help=f"potentiation time constant of W (default: {_show(model.tau_pot_w)})")
+                       help=f"potentiation time constant of W (default: {_presets('tau_pot')})")
     times.add_argument("--tau-pot-v", type=_time, metavar="TIME",
-                       help="potentiation time constant of V (default: same as --tau-pot, "
-                            f"i.e. {_show(model.tau_pot_v)})")
+                       help="potentiation time constant of V (default: same as --tau-pot)")
     times.add_argument("--tau-dec", type=_time, metavar="TIME",
                        help=f"passive decay of W and V (default: {_show(model.tau_dec_w)})")
     times.add_argument("--tau-elig", type=_time, metavar="TIME",
@@ -198,7 +209,7 @@ def build_parser():
                             "(default: no gate)")
     times.add_argument("--sample-time", type=_time, metavar="TIME",
                        help="how long each sample is held "
-                            f"(default: {_show(schedule.sample_time)})")
+                            f"(default: {_presets('sample_time')})")
     times.add_argument("--buffer-time", type=_time, metavar="TIME",
                        help=f"cross-fade between samples (default: {_show(schedule.buffer_time)})")
     times.add_argument("--delay", type=_time, metavar="TIME",
@@ -213,8 +224,7 @@ def build_parser():
 
     run = train.add_argument_group("training and output")
     run.add_argument("--epochs", type=int, metavar="N",
-                     help="passes over the training set (default: the data set's preset, "
-                          f"see ctfa_brian.presets; {training.epochs} without one)")
+                     help=f"passes over the training set (default: {_presets('epochs')})")
     run.add_argument("--evals-per-epoch", type=int, default=training.evals_per_epoch,
                      metavar="N",
                      help="test evaluations per epoch (default: %(default)s)")
@@ -327,9 +337,8 @@ def _prepare(args):
     """Build and check everything a run needs; raise ValueError & co. on bad input."""
     from ctfa_brian.datasets import load_dataset
     from ctfa_brian.parameters import ModelParameters, Schedule, Training
-    from ctfa_brian.training import Trainer
-
     from ctfa_brian.presets import merge
+    from ctfa_brian.training import Trainer
 
     model_kw, schedule_kw, given = {}, {}, {}
     for option, (target, name) in _TIME_OPTIONS.items():

@@ -21,8 +21,8 @@ __all__ = ["PRESETS", "merge"]
 #: (W and V), ``epochs``.
 PRESETS = {
     "circles": {"hidden": (24,), "sample_time": 200 * ms, "tau_pot": 8 * second, "epochs": 10},
-    "digits": {"hidden": (49,), "sample_time": 200 * ms, "tau_pot": 10 * second, "epochs": 4},
-    "mnist7": {"hidden": (49,), "sample_time": 50 * ms, "tau_pot": 2.5 * second, "epochs": 1},
+    "digits": {"hidden": (49,), "sample_time": 200 * ms, "tau_pot": 4 * second, "epochs": 4},
+    "mnist7": {"hidden": (49,), "sample_time": 100 * ms, "tau_pot": 5 * second, "epochs": 1},
 }
 
 

@@ -195,15 +195,21 @@ def test_missing_command_or_out(tmp_path, capsys):
 def test_help_exits_0_and_shows_defaults(capsys):
     assert cli.main(["train", "--help"]) == 0
     text = capsys.readouterr().out
+    from ctfa_brian.presets import PRESETS
+
     model, schedule = ModelParameters(), Schedule()
-    defaults = [cli._show(value) for value in (model.tau_prop, model.tau_pot_w, model.tau_dec_w,
-                                               schedule.sample_time, schedule.dt)]
+    defaults = [cli._show(value) for value in (model.tau_prop, model.tau_dec_w, schedule.dt)]
     assert cli._show(1200 * second) == "20min" and cli._show(200 * ms) == "200ms"
     assert cli._show(-50 * ms) == "-50ms" and cli._show(2.5 * second) == "2.5s"
     for fragment in (*(f"default: {d}" for d in defaults), "default: digits",
                      "default: cpp_standalone", f"default: {model.rule}",
-                     f"default: {' '.join(map(str, model.hidden))}", "--n-train", "--record"):
+                     "--n-train", "--record"):
         assert fragment in text
+    # the preset options show every data set's value
+    flat = " ".join(text.split())
+    for name, preset in PRESETS.items():
+        assert f"digits {cli._show(PRESETS['digits']['tau_pot'])}" in flat
+        assert f"{name} {cli._show(preset['sample_time'])}" in flat
     assert cli.main(["--help"]) == 0
     assert "train" in capsys.readouterr().out
 

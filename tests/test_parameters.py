@@ -90,3 +90,15 @@ def test_recording_of_unknown_group():
     with pytest.raises(ValueError, match="cannot record from 'layer7'; choose one of: layer1, "
                                          "output"):
         trainer.run()
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, "0.1", True, float("nan")])
+def test_label_smoothing_must_be_a_number_in_0_1(value):
+    with pytest.raises(ValueError, match=r"label_smoothing = .* must be a number in \[0, 1\)"):
+        ModelParameters(label_smoothing=value)
+
+
+def test_delay_origin_choices():
+    with pytest.raises(ValueError, match="unknown delay_origin 'onset'; choose one of: output, "
+                                         "input"):
+        Schedule(delay_origin="onset")

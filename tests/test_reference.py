@@ -47,3 +47,42 @@ def test_cython_runtime_matches_numpy():
     result = Trainer(ds, model, schedule, Training(epochs=1), device="runtime").run()
     ref = simulate((2, 5, 2), model, schedule, make_presentation(ds, 1, 1, 0), seed=0)
     np.testing.assert_allclose(result.readout, ref["readout"], atol=1e-9)
+
+
+def test_logits_far_beyond_exp_overflow_stay_finite_and_match_numpy():
+    """The softmax subtracts a running log-sum-exp: logits of ~1000 (exp overflows at 710)
+    give the same finite error as the NumPy reference's max-subtracted softmax."""
+    ds = load_dataset("circles").subset(20, 10)
+    model = ModelParameters(hidden=(4,), tau_pot_w=50 * second, tau_pot_v=50 * second)
+    schedule = Schedule(sample_time=50 * ms, buffer_time=5 * ms)
+    ws, vs = initial_weights((2, 4, 2), "kp", 1)
+    ws = {"W1": np.abs(ws["W1"]) * 60, "W2": ws["W2"] * 60}  # logits near a thousand
+    trainer = Trainer(ds, model, schedule, Training(epochs=1), device="numpy")
+    presentation = make_presentation(ds, 1, 1, 1)
+    ref = simulate((2, 4, 2), model, schedule, presentation, weights=(ws, vs))
+    assert np.abs(ref["readout"]).max() > 710  # exp(z) alone would overflow
+    import ctfa_brian.network as network
+
+    original = network.initial_weights
+    network.initial_weights = lambda *args, **kwargs: (ws, vs)
+    try:
+        result = trainer.run(seed=1)
+    finally:
+        network.initial_weights = original
+    assert np.all(np.isfinite(result.readout))
+    np.testing.assert_allclose(result.readout, ref["readout"], rtol=1e-9)
+
+
+def test_label_offset_is_the_forward_lag_and_reaches_the_network():
+    from ctfa_brian.network import CTFANetwork
+
+    model = ModelParameters(hidden=(4, 3), tau_prop=7 * ms)
+    schedule = Schedule(sample_time=50 * ms, delay=5 * ms)
+    assert schedule.label_offset(model) == 21 * ms  # three layers above the input
+    assert schedule.label_offset(model, tau_prop=2.4 * ms) == 7 * ms  # rounded to dt
+    assert Schedule(delay_origin="input").label_offset(model) == 0 * ms
+    ds = load_dataset("circles").subset(10, 5)
+    net = CTFANetwork((2, 4, 3, 2), model, schedule, make_presentation(ds, 1, 1, 0))
+    assert float(net.output.delay[:]) == pytest.approx(0.026)
+    values = net.run_values(delay=-10 * ms, tau_prop=5 * ms)
+    assert float(values[net.output.delay]) == pytest.approx(0.005)  # −10 ms + 3 × 5 ms

@@ -116,10 +116,10 @@ def _write_tables(out_dir, summaries):
                          "test_mean", "test_std", "paper_train", "paper_test"])
         for table, summary in summaries.items():
             dataset = TABLES[table][0]
-            lines = [f"Table {table} ({dataset}): accuracy, mean ± s.d. over seeds (the paper's "
-                     "in the last two columns). Frozen train: the training set with plasticity off after "
-                     "the last epoch; online train: the last epoch, read at the end of each "
-                     "sample while learning.", "",
+            lines = [f"Table {table} ({dataset}): accuracy, mean ± s.d. over seeds (the "
+                     "paper's in the last two columns). Frozen train: the training set with "
+                     "plasticity off after the last epoch; online train: the last epoch, read "
+                     "at the end of each sample while learning.", "",
                      "| hidden | model | frozen train | online train | test | paper train "
                      "| paper test |", "|---|---|---|---|---|---|---|"]
             for e in summary:
