@@ -6,7 +6,8 @@ depth of the paper's tables: circles 24 / 24-24 / 24-24-24, digits 49 / 49-32, 7
 49 / 49-32, and prints the run time of each row. Each configuration is compiled once and run
 for every seed (and every delay) through run_args. Prints a Markdown table: configuration,
 mean ± s.d. of the final frozen test accuracy, and the single values. The spiking
-configurations are the spiking variant's acceptance tests (tests/test_spiking.py): dt = 0.5 ms, max_rate 200 Hz.
+configurations are the spiking variant's acceptance tests (tests/test_spiking.py): dt = 0.5 ms,
+max_rate 200 Hz.
 """
 
 import argparse
