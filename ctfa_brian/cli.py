@@ -202,7 +202,7 @@ def build_parser():
     times.add_argument("--tau-pot-v", type=_time, metavar="TIME",
                        help="potentiation time constant of V (default: same as --tau-pot)")
     times.add_argument("--tau-dec", type=_time, metavar="TIME",
-                       help=f"passive decay of W and V (default: {_show(model.tau_dec_w)})")
+                       help=f"passive decay of W and V (default: {_presets('tau_dec')})")
     times.add_argument("--tau-elig", type=_time, metavar="TIME",
                        help="eligibility gate of the forward synapses: presynaptic activity "
                             "writes a trace with this time constant, the error consolidates it "
@@ -351,7 +351,8 @@ def _prepare(args):
         "hidden": tuple(args.hidden) if args.hidden is not None else None,
         "hidden_option": "--hidden", "sample_time": args.sample_time,
         "sample_time_option": "--sample-time", "tau_pot": args.tau_pot,
-        "tau_pot_option": "--tau-pot", "epochs": args.epochs, "epochs_option": "--epochs"})
+        "tau_pot_option": "--tau-pot", "tau_dec": args.tau_dec, "tau_dec_option": "--tau-dec",
+        "epochs": args.epochs, "epochs_option": "--epochs"})
     if "hidden" in preset:
         model_kw["hidden"] = preset["hidden"]
     if "sample_time" in preset:
@@ -361,12 +362,12 @@ def _prepare(args):
         if args.tau_pot_v is None:
             model_kw["tau_pot_v"] = preset["tau_pot"]
             sources["tau_pot_v"] = sources["tau_pot"]
-    if args.tau_dec is not None:
-        model_kw["tau_dec_v"] = args.tau_dec
-        given["tau_dec_v"] = "--tau-dec"
+    if "tau_dec" in preset:
+        model_kw["tau_dec_w"] = model_kw["tau_dec_v"] = preset["tau_dec"]
+        sources["tau_dec_v"] = sources["tau_dec"]
     # what the user gave, what the preset gave; everything else is the package default
-    sources = {**given, **{("tau_pot_w" if k == "tau_pot" else k): v
-                           for k, v in sources.items()}}
+    renamed = {"tau_pot": "tau_pot_w", "tau_dec": "tau_dec_w"}
+    sources = {**given, **{renamed.get(k, k): v for k, v in sources.items()}}
     if args.max_rate is not None:
         model_kw["max_rate"] = args.max_rate
     if args.variant == "spiking" and args.dt is None:

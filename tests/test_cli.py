@@ -78,7 +78,8 @@ def test_manifest_json(trained):
                                     "evaluate": "curve"}
     assert manifest["extra"] == {"n_train": 16, "n_test": 8, "record": False, "sources": {
         "buffer_time": "--buffer-time", "epochs": "--epochs", "hidden": "--hidden",
-        "sample_time": "--sample-time", "tau_pot_v": "--tau-pot", "tau_pot_w": "--tau-pot"}}
+        "sample_time": "--sample-time", "tau_pot_v": "--tau-pot", "tau_pot_w": "--tau-pot",
+        "tau_dec_v": "preset (circles)", "tau_dec_w": "preset (circles)"}}
     assert manifest["command_line"][:2] == ["ctfa", "train"]
     assert "--tau-pot" in manifest["command_line"]
     assert {"ctfa_brian", "brian2", "numpy", "neo", "python"} <= set(manifest["versions"])
@@ -99,8 +100,9 @@ def test_dataset_presets_fill_what_the_user_did_not_give():
     assert trainer.schedule.sample_time == preset["sample_time"]
     assert trainer.model.tau_pot_w == trainer.model.tau_pot_v == preset["tau_pot"]
     assert trainer.training.epochs == preset["epochs"]
-    assert sources == {k: "preset (circles)" for k in
-                       ("hidden", "sample_time", "tau_pot_w", "tau_pot_v", "epochs")}
+    assert sources == {k: "preset (circles)" for k in ("hidden", "sample_time", "tau_pot_w",
+                                                       "tau_pot_v", "tau_dec_w", "tau_dec_v",
+                                                       "epochs")}
     # an option the user gives always wins, and the manifest says so
     trainer, sources = _prepared("--dataset", "circles", "--sample-time", "50ms",
                                  "--epochs", "2", "--tau-pot-v", "3s")
@@ -110,8 +112,10 @@ def test_dataset_presets_fill_what_the_user_did_not_give():
     assert sources["tau_pot_v"] == "--tau-pot-v" and sources["tau_pot_w"] == "preset (circles)"
     # every shipped data set has a preset
     assert {"circles", "digits", "mnist7"} <= set(PRESETS)
-    assert _prepared("--dataset", "mnist7")[0].schedule.sample_time == PRESETS["mnist7"][
-        "sample_time"]
+    trainer, sources = _prepared("--dataset", "mnist7", "--tau-dec", "10min")
+    assert trainer.schedule.sample_time == PRESETS["mnist7"]["sample_time"]
+    assert trainer.model.tau_dec_w == trainer.model.tau_dec_v == 600 * second
+    assert sources["tau_dec_w"] == sources["tau_dec_v"] == "--tau-dec"
 
 
 def test_learning_curve_png(trained):
@@ -198,7 +202,7 @@ def test_help_exits_0_and_shows_defaults(capsys):
     from ctfa_brian.presets import PRESETS
 
     model, schedule = ModelParameters(), Schedule()
-    defaults = [cli._show(value) for value in (model.tau_prop, model.tau_dec_w, schedule.dt)]
+    defaults = [cli._show(value) for value in (model.tau_prop, schedule.dt)]
     assert cli._show(1200 * second) == "20min" and cli._show(200 * ms) == "200ms"
     assert cli._show(-50 * ms) == "-50ms" and cli._show(2.5 * second) == "2.5s"
     for fragment in (*(f"default: {d}" for d in defaults), "default: digits",

@@ -89,6 +89,7 @@ def _cells(params, grid):
         base.update(dataset=dataset, rule=params["rule"], n_train=params["n_train"],
                     n_test=params["n_test"], sample_time=preset["sample_time"],
                     tau_pot_over_T=float(preset["tau_pot"] / preset["sample_time"]),
+                    tau_dec=preset["tau_dec"],
                     epochs=params["epochs"] or preset["epochs"], evaluate="curve",
                     device=params["device"], seed=params["seed"], n_seeds=params["n_seeds"])
         archs = [h.strip() for h in params[hidden_key].split(";") if h.strip()]
