@@ -34,26 +34,30 @@ def count_builds(monkeypatch):
     return builds
 
 
-def test_tau_pot_sweep_unstable_near_T_robust_beyond_40(tmp_path, count_builds):
+def test_tau_pot_sweep_two_layers_blow_up_at_2T_both_learn_at_20T(tmp_path, count_builds):
     """Paper Fig. 7 on digits for one hidden layer (49) and two (49 and 32)."""
     out = tmp_path / "tau_pot"
     results = run_protocol(PROTOCOLS / "tau_pot_sweep_depth.toml", out, overrides=[
-        "tau_pot_ratios=2,100", "n_seeds=1", "epochs=2"])
+        "tau_pot_ratios=2,20", "n_seeds=1", "epochs=2"])
     assert len(count_builds) == 2  # four runs, one compiled project per architecture
     rows = _rows(out / "table.csv")
     assert [(r["hidden"], r["tau_pot_over_T"]) for r in rows] == [
-        ("49", "2.0"), ("49", "100.0"), ("49,32", "2.0"), ("49,32", "100.0")]
+        ("49", "2.0"), ("49", "20.0"), ("49,32", "2.0"), ("49,32", "20.0")]
     for hidden in ("49", "49,32"):
         fast, slow = [r for r in rows if r["hidden"] == hidden]
-        # τ_pot ~ T: a per-sample step T/τ_pot of 0.5 no longer blows up (label smoothing,
-        # Δ from the output: docs/model.md, Stability) and digits still learns — unlike the
-        # paper's Fig. 7, whose instability was the runaway of the one-hot cross-entropy
-        assert fast["status"] == "ok" and slow["status"] == "ok"
-        assert float(fast["test_accuracy"]) >= 0.7
-        assert float(slow["test_accuracy"]) >= (0.85 if hidden == "49" else 0.7)
+        # τ_pot = 2 T, a per-sample step T/τ_pot of 0.5: one hidden layer no longer blows up
+        # (label smoothing, Δ from the output: docs/model.md, Stability) and learns; two
+        # still do (a real NaN), as docs/stability.png shows
+        if hidden == "49":
+            assert fast["status"] == "ok" and float(fast["test_accuracy"]) >= 0.7
+        else:
+            assert fast["status"].startswith("blown up")
+        assert slow["status"] == "ok"
+        assert float(slow["test_accuracy"]) >= 0.85
     summary = results["summary"]
     assert set(summary) == {"digits 49", "digits 49-32"}
     assert summary["digits 49"][0]["n_ok"] == 1 and summary["digits 49"][1]["n_ok"] == 1
+    assert summary["digits 49-32"][0]["n_ok"] == 0 and summary["digits 49-32"][1]["n_ok"] == 1
     for name in ("table.csv", "tau_pot_sweep.png", "results.json", "manifest.json"):
         assert (out / name).exists()
     assert any(out.glob("traces.*"))

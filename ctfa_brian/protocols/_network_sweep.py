@@ -8,7 +8,7 @@ every seed). Everything it changes is a ``(shared, constant)`` variable passed t
 import csv
 
 import numpy as np
-from brian2 import ms
+from brian2 import ms, second
 
 from ctfa_brian.guard import BlowUpError
 from ctfa_brian.network import Recording
@@ -31,6 +31,8 @@ NETWORK_PARAMETERS = {
                       choices=("sgd", "fa", "kp", "dfa", "direct-kp")),
     "sample_time": Parameter("time", 200 * ms, "T, how long each sample is held", gt=0 * ms),
     "tau_prop": Parameter("time", 10 * ms, "neuronal time constant", gt=0 * ms),
+    "tau_dec": Parameter("time", 1200 * second, "passive decay of W and V (7×7 MNIST: make it "
+                         "long against an epoch, see ctfa_brian.presets)", gt=0 * ms),
     "epochs": Parameter("int", 3, "training epochs per run", ge=1),
     "n_seeds": Parameter("int", 2, "seeds per cell (initial weights and sample order)", ge=1),
     "n_train": Parameter("int", 0, "use the first N training samples (0: all)", ge=0),

@@ -48,6 +48,7 @@ def _model(params, dataset, hidden):
     tau_pot = params["tau_pot_circles"] if dataset == "circles" else params["tau_pot"]
     return ModelParameters(hidden=hidden, rule=params["rule"], tau_prop=params["tau_prop"],
                            tau_pot_w=tau_pot, tau_pot_v=tau_pot,
+                           tau_dec_w=params["tau_dec"], tau_dec_v=params["tau_dec"],
                            tau_elig=params["tau_elig_ratios"][0] * params["sample_time"],
                            eligibility=params["eligibility"], **model_fields(params))
 

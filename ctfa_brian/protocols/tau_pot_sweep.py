@@ -39,7 +39,9 @@ PARAMETERS = {
 def _model(params, dataset, hidden):  # τ_pot itself is set per run from the ratio
     tau_pot = params["tau_pot_ratios"][0] * params["sample_time"]
     return ModelParameters(hidden=hidden, rule=params["rule"], tau_prop=params["tau_prop"],
-                           tau_pot_w=tau_pot, tau_pot_v=tau_pot, **model_fields(params))
+                           tau_pot_w=tau_pot, tau_pot_v=tau_pot,
+                           tau_dec_w=params["tau_dec"], tau_dec_v=params["tau_dec"],
+                           **model_fields(params))
 
 
 def check(params):
