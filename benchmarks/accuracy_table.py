@@ -53,7 +53,8 @@ def _preset(name):
 
     p = PRESETS[name]
     return dict(schedule=Schedule(sample_time=p["sample_time"]), epochs=p["epochs"],
-                tau=dict(tau_pot_w=p["tau_pot"], tau_pot_v=p["tau_pot"]))
+                tau=dict(tau_pot_w=p["tau_pot"], tau_pot_v=p["tau_pot"],
+                         tau_dec_w=p["tau_dec"], tau_dec_v=p["tau_dec"]))
 
 
 #: Every data set at its preset, at every depth of the paper's Tables 2–3.

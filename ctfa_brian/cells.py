@@ -26,6 +26,7 @@ import traceback
 import numpy as np
 from brian2.utils.filelock import FileLock
 
+from ctfa_brian import interrupts
 from ctfa_brian.io import parse_quantity
 from ctfa_brian.parameters import format_time
 
@@ -310,6 +311,8 @@ def run_cell(cell, project_root=None):
             row.update(_run_continuous(cell, project_root))
     except Exception as err:  # noqa: BLE001  (a failed cell is a result, not a crash)
         _CURRENT.update(key=None, trainer=None)
+        if interrupts.received() is not None:  # it failed because it was stopped
+            raise interrupts.Interrupted(interrupts.received()) from err
         row.update(status="failed", error=f"{type(err).__name__}: {err}",
                    traceback=traceback.format_exc(), test_accuracy=np.nan,
                    train_accuracy=np.nan)

@@ -4,7 +4,11 @@ Quantities are written with their unit (``--sample-time 200ms --tau-pot 10s --de
 units ``us``, ``ms``, ``s``, ``second``, ``min``); see `ctfa_brian.io.parse_quantity`. Every
 input is checked before anything is written: a bad value prints ``ctfa: error: <message>``
 and exits with status 2. A run that blows up (NaN/inf) writes what finished to
-``results.json`` with ``"status": "blown_up"`` and exits with status 3.
+``results.json`` with ``"status": "blown_up"`` and exits with status 3; one stopped by
+SIGINT/SIGTERM writes what finished with ``"status": "interrupted"`` and exits with 130/143.
+An unexpected error prints ``ctfa: internal error`` and the traceback and exits with 1. The
+table of every error and its message is docs/errors.md. Each subcommand lives in
+`ctfa_brian.commands`.
 
 Example
 -------
@@ -14,42 +18,30 @@ Example
 """
 
 import argparse
+import importlib
+import math
 import re
 import sys
-from pathlib import Path
+import traceback
 
-import numpy as np
 from brian2 import ms, second
-from brian2.units.fundamentalunits import DimensionMismatchError
+
+from ctfa_brian.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    RECORD_DT,
+    RECORD_FIRST,
+    SPIKING_DT,
+    TIME_OPTIONS,
+    fail,
+    show,
+)
 
 __all__ = ["build_parser", "main"]
 
-#: Exit statuses.
-EXIT_OK, EXIT_USAGE, EXIT_BLOWN_UP, EXIT_INTERRUPTED = 0, 2, 3, 130
-
-#: Options that take a time; ``--delay -50ms`` is rewritten to ``--delay=-50ms`` for argparse.
-_TIME_OPTIONS = {
-    "--sample-time": ("schedule", "sample_time"),
-    "--buffer-time": ("schedule", "buffer_time"),
-    "--delay": ("schedule", "delay"),
-    "--dt": ("schedule", "dt"),
-    "--tau-prop": ("model", "tau_prop"),
-    "--tau-pot": ("model", "tau_pot_w"),
-    "--tau-pot-v": ("model", "tau_pot_v"),
-    "--tau-dec": ("model", "tau_dec_w"),
-    "--tau-elig": ("model", "tau_elig"),
-    "--tau-m": ("model", "tau_m"),
-    "--t-ref": ("model", "t_ref"),
-    "--readout-window": ("model", "readout_window"),
-}
-
 _NEGATIVE_VALUE = re.compile(r"^-\.?\d")
-
-#: Neurons and synapses recorded per group with ``--record``, and the sampling period.
-_RECORD_FIRST = 3
-_RECORD_DT = 1 * ms
-#: Default step of the spiking variant (max_rate · dt ≤ 0.1 at the default 200 Hz).
-_SPIKING_DT = 0.5 * ms
+_show = show  # the name the tests and older code use
+_TIME_OPTIONS = TIME_OPTIONS
 
 
 class _UsageError(Exception):
@@ -70,6 +62,17 @@ def _time(text):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _finite(text):
+    """A finite float (argparse's ``float`` takes nan and inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
 def _rate(text):
     from brian2 import Hz
 
@@ -79,16 +82,6 @@ def _rate(text):
         return parse_quantity(text, unit=Hz)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _show(value):
-    """Write a time the way the command line reads it: ``200ms``, ``10s``, ``20min``."""
-    seconds = float(value / second)
-    if seconds and seconds % 60 == 0:
-        return f"{seconds / 60:g}min"
-    if abs(seconds) >= 1:
-        return f"{seconds:g}s"
-    return f"{round(seconds * 1e3, 9):g}ms"
 
 
 def _presets(key):
@@ -157,7 +150,7 @@ def build_parser():
                      help="hidden nonlinearity (default: %(default)s)")
     net.add_argument("--loss", choices=LOSSES, default=model.loss,
                      help="loss (default: %(default)s)")
-    net.add_argument("--label-smoothing", type=float, default=model.label_smoothing,
+    net.add_argument("--label-smoothing", type=_finite, default=model.label_smoothing,
                      metavar="X", help="cross-entropy target (1-X) y + X/K: gives the logits a "
                                        "finite optimum (default: %(default)s; 0: one-hot)")
     net.add_argument("--kp-form", choices=KP_FORMS, default=model.kp_form,
@@ -166,7 +159,7 @@ def build_parser():
                      help="what writes the eligibility trace (with --tau-elig): the "
                           "presynaptic rate, or rate × postsynaptic change (default: "
                           "%(default)s)")
-    net.add_argument("--noise", type=float, default=model.noise, metavar="X",
+    net.add_argument("--noise", type=_finite, default=model.noise, metavar="X",
                      help="integration noise amplitude, dimensionless (default: %(default)s)")
 
     spiking = train.add_argument_group(
@@ -220,7 +213,7 @@ def build_parser():
                             "(the paper's literal delay) (default: %(default)s)")
     times.add_argument("--dt", type=_time, metavar="TIME",
                        help=f"integration step (default: {_show(schedule.dt)}; "
-                            f"{_show(_SPIKING_DT)} with --variant spiking)")
+                            f"{_show(SPIKING_DT)} with --variant spiking)")
 
     run = train.add_argument_group("training and output")
     run.add_argument("--epochs", type=int, metavar="N",
@@ -233,13 +226,17 @@ def build_parser():
     run.add_argument("--device", choices=DEVICES, default="cpp_standalone",
                      help="Brian2 device (default: %(default)s)")
     run.add_argument("--record", action="store_true",
-                     help=f"record the first {_RECORD_FIRST} neurons (z, eps) of every layer "
-                          f"and synapses of every W and V every {_show(_RECORD_DT)} (spiking "
+                     help=f"record the first {RECORD_FIRST} neurons (z, eps) of every layer "
+                          f"and synapses of every W and V every {_show(RECORD_DT)} (spiking "
                           "variant: and every spike of those neurons and of the first inputs) and "
-                          "save them as a Neo file (recordings.nix, or .pkl without nixio)")
-    run.add_argument("--out", required=True, metavar="DIR", help="output directory")
+                          "save them as a Neo file (recordings.nix)")
+    run.add_argument("--out", required=True, metavar="DIR", help="output directory (refused "
+                     "if it holds another run's results, unless --overwrite)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the results already in --out (the old ones are removed "
+                          "once the new ones are written)")
     run.add_argument("--quiet", action="store_true", help="no progress report")
-    train.set_defaults(func=_train)
+    train.set_defaults(command_module="train")
 
     protocol = commands.add_parser(
         "run", help="run a protocol file (protocols/NAME.toml)",
@@ -250,7 +247,12 @@ def build_parser():
     )
     protocol.add_argument("file", metavar="FILE", help="protocol file, e.g. "
                                                        "protocols/overlap.toml")
-    protocol.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    protocol.add_argument("--out", required=True, metavar="DIR",
+                          help="output directory (a sweep's own directory resumes it; one "
+                               "holding other results is refused unless --overwrite)")
+    protocol.add_argument("--overwrite", action="store_true",
+                          help="replace the results already in --out (for a sweep: compute "
+                               "every cell again)")
     protocol.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                           dest="overrides",
                           help="override a parameter of the file, e.g. --set tau_elig=1s or "
@@ -267,7 +269,7 @@ def build_parser():
                        help="run the cells on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     sweep.add_argument("--retry-failed", action="store_true",
                        help="run cells that failed in an earlier attempt again")
-    protocol.set_defaults(func=_run_protocol)
+    protocol.set_defaults(command_module="protocol")
 
     analyze = commands.add_parser(
         "analyze", help="analyse the spikes of a saved Neo file (recordings.nix, spikes.nix)",
@@ -276,7 +278,8 @@ def build_parser():
                     "firing rates, ISI statistics (CV) and, for a protocol's synapses, the "
                     "input-error overlap C(0), with elephant; write analysis.csv, "
                     "analysis.json, raster.png and rates.png to --out.")
-    analyze.add_argument("file", metavar="FILE", help="a .nix (or .pkl) file written by ctfa")
+    analyze.add_argument("file", metavar="FILE", help="a .nix file written by ctfa (pickles "
+                                                        "are refused: they can run code)")
     analyze.add_argument("--out", required=True, metavar="DIR", help="output directory")
     analyze.add_argument("--t-start", type=_time, metavar="TIME",
                          help="start of the analysed interval (default: each train's start)")
@@ -287,7 +290,7 @@ def build_parser():
     analyze.add_argument("--show", type=_time, default=2 * second, metavar="TIME",
                          help="length of the raster and rate plots from --t-start "
                               "(default: 2s)")
-    analyze.set_defaults(func=_analyze)
+    analyze.set_defaults(command_module="analyze")
     return parser
 
 
@@ -305,310 +308,39 @@ def _join_negative_values(argv):
     return out
 
 
-def _fail(message):
-    print(f"ctfa: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def _recording(sizes, rule_name, spiking=False):
-    """Record the first few neurons of every layer and synapses of every W and V (and, in the
-    spiking variant, every spike)."""
-    from ctfa_brian.network import Recording
-    from ctfa_brian.rules import get_rule
-
-    rule = get_rule(rule_name)
-    n_layers = len(sizes) - 1
-    neurons, synapses = {}, {}
-    for l in range(1, n_layers + 1):
-        name = "output" if l == n_layers else f"layer{l}"
-        neurons[name] = list(range(min(_RECORD_FIRST, sizes[l])))
-        synapses[f"W{l}"] = list(range(min(_RECORD_FIRST, sizes[l - 1] * sizes[l])))
-    if not rule.tied:
-        for l in range(1, n_layers):
-            source = sizes[l + 1] if rule.routing == "layerwise" else sizes[-1]
-            synapses[f"V{l}"] = list(range(min(_RECORD_FIRST, sizes[l] * source)))
-    spikes = {}
-    if spiking:  # the same first neurons, and the inputs
-        spikes = {"input": list(range(min(_RECORD_FIRST, sizes[0]))), **neurons}
-    return Recording(neurons, synapses, dt=_RECORD_DT, spikes=spikes)
-
-
-def _prepare(args):
-    """Build and check everything a run needs; raise ValueError & co. on bad input."""
-    from ctfa_brian.datasets import load_dataset
-    from ctfa_brian.parameters import ModelParameters, Schedule, Training
-    from ctfa_brian.presets import merge
-    from ctfa_brian.training import Trainer
-
-    model_kw, schedule_kw, given = {}, {}, {}
-    for option, (target, name) in _TIME_OPTIONS.items():
-        value = getattr(args, option[2:].replace("-", "_"))
-        if value is not None:
-            (model_kw if target == "model" else schedule_kw)[name] = value
-            given[name] = option
-    # the data set's preset under what the user gave (which always wins)
-    preset, sources = merge(args.dataset, {
-        "hidden": tuple(args.hidden) if args.hidden is not None else None,
-        "hidden_option": "--hidden", "sample_time": args.sample_time,
-        "sample_time_option": "--sample-time", "tau_pot": args.tau_pot,
-        "tau_pot_option": "--tau-pot", "tau_dec": args.tau_dec, "tau_dec_option": "--tau-dec",
-        "epochs": args.epochs, "epochs_option": "--epochs"})
-    if "hidden" in preset:
-        model_kw["hidden"] = preset["hidden"]
-    if "sample_time" in preset:
-        schedule_kw["sample_time"] = preset["sample_time"]
-    if "tau_pot" in preset:
-        model_kw["tau_pot_w"] = preset["tau_pot"]
-        if args.tau_pot_v is None:
-            model_kw["tau_pot_v"] = preset["tau_pot"]
-            sources["tau_pot_v"] = sources["tau_pot"]
-    if "tau_dec" in preset:
-        model_kw["tau_dec_w"] = model_kw["tau_dec_v"] = preset["tau_dec"]
-        sources["tau_dec_v"] = sources["tau_dec"]
-    # what the user gave, what the preset gave; everything else is the package default
-    renamed = {"tau_pot": "tau_pot_w", "tau_dec": "tau_dec_w"}
-    sources = {**given, **{renamed.get(k, k): v for k, v in sources.items()}}
-    if args.max_rate is not None:
-        model_kw["max_rate"] = args.max_rate
-    if args.variant == "spiking" and args.dt is None:
-        schedule_kw["dt"] = _SPIKING_DT
-    model = ModelParameters(rule=args.rule, activation=args.activation, loss=args.loss,
-                            kp_form=args.kp_form, noise=args.noise,
-                            label_smoothing=args.label_smoothing,
-                            eligibility=args.eligibility, variant=args.variant,
-                            neuron=args.neuron, readout=args.readout,
-                            error_spikes=args.error_spikes, **model_kw)
-    schedule = Schedule(delay_origin=args.delay_origin, **schedule_kw)
-    schedule.check_against(model)
-    training = Training(evals_per_epoch=args.evals_per_epoch, seed=args.seed,
-                        **({"epochs": preset["epochs"]} if "epochs" in preset else {}))
-    if args.dataset == "mnist7":
-        dataset = load_dataset("mnist7", path=args.mnist_path)  # None: the shipped 7x7 MNIST
-    else:
-        if args.mnist_path is not None:
-            raise ValueError(f"--mnist-path is only used with --dataset mnist7, not with "
-                             f"--dataset {args.dataset}")
-        dataset = load_dataset(args.dataset)
-    if args.n_train is not None or args.n_test is not None:
-        dataset = dataset.subset(n_train=args.n_train, n_test=args.n_test)
-    if args.device == "cuda_standalone":
-        try:
-            import brian2cuda  # noqa: F401
-        except ImportError:
-            raise ValueError("--device cuda_standalone needs brian2cuda: "
-                             "pip install 'ctfa_brian[cuda]'") from None
-    sizes = (dataset.n_features, *model.hidden, dataset.n_classes)
-    recording = (_recording(sizes, model.rule, model.variant == "spiking") if args.record
-                 else None)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {str(out)!r} exists and is not a directory")
-    trainer = Trainer(dataset, model, schedule, training, device=args.device,
-                      recording=recording, report=None if args.quiet else "text")
-    return trainer, out, sources
-
-
-def _save(out, trainer, result, manifest, status="ok", message=None):
-    """Write results, manifest, the learning curve and the recordings; return the paths."""
-    from ctfa_brian import io, neo_io
-
-    paths = io.write_results(out, result, manifest, status=status, message=message)
-    if result is None:
-        return paths
-    if result.learning_curve:
-        paths["plot"] = _plot(out / "learning_curve.png", result, finished=status == "ok")
-    if result.recordings:
-        block = neo_io.recordings_to_neo(result, trainer.model, trainer.schedule,
-                                         trainer.training, recording=trainer.recording,
-                                         dataset_name=trainer.dataset.name,
-                                         device=trainer.device_name)
-        paths["recordings"] = neo_io.save_neo(block, out / f"recordings{neo_io.neo_suffix()}")
-    return paths
-
-
-def _plot(path, result, finished=True):
-    from matplotlib.figure import Figure
-
-    from ctfa_brian.io import atomic_path
-    from ctfa_brian.plotting import plot_learning_curve
-
-    fig = Figure(figsize=(5, 3.5), layout="constrained")
-    ax = plot_learning_curve(result, ax=fig.subplots())
-    ax.set_title(f"test accuracy {result.test_accuracy:.3f}" if finished
-                 else "stopped early (blew up)")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    return path
-
-
-def _train(args, argv):
-    from ctfa_brian import io
-    from ctfa_brian.guard import BlowUpError
-
-    try:
-        trainer, out, sources = _prepare(args)
-    except (ValueError, DimensionMismatchError, FileNotFoundError) as err:
-        return _fail(err)
-    extra = {"n_train": len(trainer.dataset.y_train), "n_test": len(trainer.dataset.y_test),
-             "record": bool(args.record),
-             "sources": {k: sources[k] for k in sorted(sources)}}
-    manifest = io.make_manifest(trainer.model, trainer.schedule, trainer.training,
-                                trainer.dataset.name, trainer.device_name, extra=extra,
-                                argv=["ctfa", *argv])
-    try:
-        result = trainer.run()
-    except BlowUpError as err:
-        paths = _save(out, trainer, err.partial, manifest, status="blown_up", message=str(err))
-        print(f"ctfa: {err}", file=sys.stderr)
-        print(f"partial results: {paths['results']}")
-        return EXIT_BLOWN_UP
-    paths = _save(out, trainer, result, manifest)
-    timings = result.timings
-    print(f"test accuracy {result.test_accuracy:.3f}, train accuracy "
-          f"{result.train_accuracy:.3f} ({trainer.dataset.name}, {trainer.model.rule}, "
-          f"{trainer.model.variant}, {trainer.training.epochs} epoch(s); "
-          f"build {timings.get('build', 0):.1f} s, run {timings.get('run', 0):.1f} s)")
-    for name, path in paths.items():
-        print(f"  {name + ':':<11} {path}")
-    return EXIT_OK
-
-
-def _run_protocol(args, argv):
-    from ctfa_brian.protocols import load_protocol_file, run_protocol
-
-    overrides = list(args.overrides)
-    for option, key in ((args.workers, "workers"), (args.scheduler, "scheduler")):
-        if option is not None:
-            overrides.append(f"{key}={option}")
-    if args.retry_failed:
-        overrides.append("retry_failed=1")
-    try:
-        config = load_protocol_file(args.file, overrides, args.grid)
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {str(out)!r} exists and is not a directory")
-    except (ValueError, DimensionMismatchError) as err:
-        return _fail(err)
-    try:
-        results = run_protocol(config, out, argv=["ctfa", *argv])
-    except KeyboardInterrupt:
-        done = len(list((out / "cells").glob("*.json"))) if (out / "cells").is_dir() else 0
-        print(f"ctfa: interrupted; {done} finished cell(s) are kept in {out / 'cells'}"
-              if done else "ctfa: interrupted", file=sys.stderr)
-        if done:
-            print("ctfa: run the same command again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    checks = results.get("checks", {})
-    failed = [name for name, ok in checks.items() if not ok]
-    if "status_counts" in results:  # a sweep: how its cells ended
-        state = "cells " + ", ".join(f"{n} {s}" for s, n in results["status_counts"].items())
-    else:
-        state = (f"{len(checks)} checks passed" if not failed
-                 else f"failed checks: {', '.join(failed)}")
-    print(f"protocol {config.name}: {state} ({results['timings_s']['total']:.1f} s)")
-    for name, path in results["files"].items():
-        print(f"  {name + ':':<11} {path}")
-    return EXIT_OK
-
-
-def _analyze(args, argv):
-    import quantities as pq
-
-    from ctfa_brian.io import _write_json, write_rows
-    from ctfa_brian.neo_io import load_neo
-
-    try:
-        block = load_neo(args.file)
-    except (FileNotFoundError, ValueError, ImportError) as err:
-        return _fail(err)
-    trains = [st for seg in block.segments for st in seg.spiketrains]
-    if not trains:
-        return _fail(f"{args.file!r} holds no spike trains (record a spiking run with --record "
-                     "--variant spiking, or run a protocol with variant = \"spiking\")")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        return _fail(f"--out {str(out)!r} exists and is not a directory")
-    from ctfa_brian.spike_analysis import summarize_segment
-
-    def q(value):
-        return None if value is None else float(value / ms) * pq.ms
-
-    rows = []
-    for segment in block.segments:
-        if segment.spiketrains:
-            rows.extend(summarize_segment(segment, q(args.t_start), q(args.t_stop)))
-    out.mkdir(parents=True, exist_ok=True)
-    write_rows(rows, out / "analysis.csv")
-    _write_json(out / "analysis.json", {
-        "file": str(args.file), "rows": rows,
-        "annotations": {k: str(v) for k, v in block.annotations.items()}})
-    paths = _analysis_figures(block, out, args)
-    print(f"analysed {len(trains)} spike trains in {len(block.segments)} segment(s)")
-    for row in rows[:20]:
-        extra = f", overlap {row['overlap_s']:.4g} s" if row["overlap_s"] is not None else ""
-        cv = f", CV {row['cv']:.2f}" if row["cv"] is not None else ""
-        print(f"  {row['segment']}: {row['population']} {row['event']}: {row['n_trains']} "
-              f"trains, {row['mean_rate_hz']:.3g} Hz{cv}{extra}")
-    for name, path in {"table": out / "analysis.csv", "summary": out / "analysis.json",
-                       **paths}.items():
-        print(f"  {name + ':':<11} {path}")
-    return EXIT_OK
-
-
-def _analysis_figures(block, out, args):
-    """Raster and rates of the first segment's populations, over ``--show`` from --t-start."""
-    import quantities as pq
-    from matplotlib.figure import Figure
-
-    from ctfa_brian.io import atomic_path
-    from ctfa_brian.plotting import plot_raster, plot_rates
-    from ctfa_brian.spike_analysis import firing_rates, populations
-
-    segment = next(seg for seg in block.segments if seg.spiketrains)
-    groups = populations(segment)
-    keys = sorted(groups)[:8]
-    start = float(args.t_start / ms) if args.t_start is not None else \
-        float(min(st.t_start.rescale(pq.ms).magnitude for st in segment.spiketrains))
-    stop = start + float(args.show / ms)
-    paths = {}
-    for kind in ("raster", "rates"):
-        fig = Figure(figsize=(9, 1.8 * len(keys) + 0.8), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(len(keys), 1, sharex=True))
-        for ax, key in zip(axes, keys):
-            trains = groups[key]
-            if kind == "raster":
-                plot_raster(trains, ax=ax, t_start=start * pq.ms, t_stop=stop * pq.ms)
-            else:
-                end = min(stop, float(trains[0].t_stop.rescale(pq.ms).magnitude))
-                rates = firing_rates(trains, kernel_width=float(args.kernel_width / ms) * pq.ms,
-                                     t_start=start * pq.ms, t_stop=end * pq.ms)
-                plot_rates(rates, ax=ax)
-            ax.set_title(f"{key[0]} ({key[1]})", fontsize=9)
-        fig.suptitle(f"{segment.name}: {kind}", fontsize=10)
-        with atomic_path(out / f"{kind}.png") as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-        paths[kind] = out / f"{kind}.png"
-    return paths
-
-
 def main(argv=None):
     """Run the ``ctfa`` command with ``argv`` (default: ``sys.argv[1:]``); return the status.
 
     Returns
     -------
     int
-        0 on success, 2 for bad input (nothing written), 3 if the simulation blew up, 130
-        if a protocol run was interrupted (Ctrl-C; a sweep keeps its finished cells).
+        0 on success, 1 for an internal error (a bug: the traceback is printed), 2 for bad
+        input (nothing written), 3 if the simulation blew up, 130 (SIGINT) or 143 (SIGTERM) if
+        the run was interrupted (what finished is kept and marked ``interrupted``).
     """
+    from ctfa_brian import interrupts
+
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
         args = parser.parse_args(_join_negative_values(argv))
     except _UsageError as err:
-        return _fail(err)
+        return fail(err)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
-    return args.func(args, argv)
+    command = importlib.import_module(f"ctfa_brian.commands.{args.command_module}")
+    with interrupts.handle_signals():
+        try:
+            return command.main(args, argv)
+        except KeyboardInterrupt as err:  # before or after a run: nothing half-written
+            signum = getattr(err, "signum", None) or interrupts.received() or 2
+            print(f"ctfa: interrupted by {interrupts.signal_name(signum)}", file=sys.stderr)
+            return interrupts.exit_code(signum)
+        except Exception:  # noqa: BLE001  (a bug: say so, without Brian's banner)
+            print("ctfa: internal error (please report it with the command line and this "
+                  "traceback):", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            return EXIT_FAILED
 
 
 if __name__ == "__main__":

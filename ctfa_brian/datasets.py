@@ -46,6 +46,8 @@ __all__ = [
 logger = get_logger(__name__)
 
 DATASETS = ("circles", "digits", "mnist7")
+#: Most classes a data set may have (output units).
+MAX_CLASSES = 10_000
 
 IDX_IMAGES_MAGIC = 0x00000803
 IDX_LABELS_MAGIC = 0x00000801
@@ -119,6 +121,10 @@ def validate_arrays(x_train, y_train, x_test, y_test, n_classes):
             raise ValueError(f"{xn} has shape {x.shape} but {yn} has shape {y.shape}; "
                              "they need the same number of samples")
         out[xn], out[yn] = x, y
+    present = np.unique(out["y_train"])
+    if present.size < 2:
+        raise ValueError(f"y_train holds only label {int(present[0])}; a classifier needs at "
+                         "least two classes in its training set")
     if out["x_test"].shape[1] != out["x_train"].shape[1]:
         raise ValueError(f"x_test has shape {out['x_test'].shape} but x_train has "
                          f"{out['x_train'].shape[1]} features; both splits need the same "
@@ -171,6 +177,11 @@ class Dataset:
                                  f"(the number of samples available)")
             sizes[param] = int(n)
         a, b = sizes["n_train"], sizes["n_test"]
+        classes = np.unique(self.y_train[:a])
+        if classes.size < 2:
+            raise ValueError(f"n_train={a}: the first {a} training samples all have label "
+                             f"{int(classes[0])}; a network learns nothing from one class, "
+                             "use more samples")
         return replace(self, x_train=self.x_train[:a], y_train=self.y_train[:a],
                        x_test=self.x_test[:b], y_test=self.y_test[:b])
 
@@ -218,8 +229,16 @@ def read_idx(file, magic=None) -> np.ndarray:
     """
     file = Path(file)
     opener = gzip.open if file.suffix == ".gz" else open
-    with opener(file, "rb") as fh:
-        raw = fh.read()
+    try:
+        with opener(file, "rb") as fh:
+            raw = fh.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise ValueError(f"{file}: the gzip data is truncated or corrupt ({err}); download "
+                         "the file again") from None
+    except OSError as err:
+        raise ValueError(f"{file}: cannot be read ({err.strerror or err})") from None
+    if not raw:
+        raise ValueError(f"{file} is empty; expected an IDX file")
     found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
     if found is None or raw[0] or raw[1] or raw[2] not in _IDX_DTYPES \
             or (magic is not None and found != magic):
@@ -331,13 +350,27 @@ def from_arrays(x_train, y_train, x_test, y_test, n_classes=None, name="user"):
 
     ``n_classes`` defaults to the largest label + 1 (at least 2).
     """
-    if n_classes is None:
+    inferred = n_classes is None
+    if inferred:
         try:
             top = max(np.max(np.asarray(y)) for y in (y_train, y_test))
             n_classes = max(2, int(top) + 1)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             n_classes = 2  # validate_arrays reports what is wrong with the labels
-    return Dataset(name, x_train, y_train, x_test, y_test, n_classes)
+        if n_classes > MAX_CLASSES:
+            raise ValueError(f"the labels go up to {n_classes - 1}, which would make "
+                             f"{n_classes} output units; labels must be 0..K-1 for K classes "
+                             f"(at most {MAX_CLASSES}); renumber them")
+    data = Dataset(name, x_train, y_train, x_test, y_test, n_classes)
+    if inferred:
+        missing = sorted(set(range(n_classes)) - set(np.unique(data.y_train).tolist())
+                         - set(np.unique(data.y_test).tolist()))
+        if missing:
+            shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+            raise ValueError(f"labels must be 0..K-1 with every class present; the labels "
+                             f"go up to {n_classes - 1} but {len(missing)} of those classes "
+                             f"never occur ({shown}); renumber them")
+    return data
 
 
 _LOADERS = {"circles": load_circles, "digits": load_digits, "mnist7": load_mnist7}

@@ -12,6 +12,7 @@ not linked in; `select` adds ``-ffast-math`` to the link flags too (see the test
 
 import hashlib
 import os
+import shutil
 import tempfile
 
 from brian2 import get_device, prefs, set_device
@@ -57,6 +58,18 @@ def is_standalone(name=None):
     return "standalone" in name.lower()
 
 
+def _run_command():
+    """``./main`` in a session of its own (``setsid``, where there is one).
+
+    Ctrl-C at a terminal signals the whole foreground process group; the binary would get
+    SIGINT from the terminal and then again from `ctfa_brian.interrupts`, and Brian's binary
+    dies at once on a second SIGINT, without writing its results. In its own session it gets
+    exactly one, from this process, stops at the end of its step and writes everything.
+    """
+    setsid = shutil.which("setsid")
+    return [setsid, "./main"] if setsid else "./main"
+
+
 def select(name="runtime", directory=None, threads=0):
     """Activate Brian2 device ``name``; the only function in the package that calls set_device.
 
@@ -87,6 +100,7 @@ def select(name="runtime", directory=None, threads=0):
     if _FAST_MATH not in link:
         prefs.codegen.cpp.extra_link_args = link + [_FAST_MATH]
     prefs.devices.cpp_standalone.openmp_threads = int(threads)
+    prefs.devices.cpp_standalone.run_cmd_unix = _run_command()
     current = get_device()
     if is_standalone(type(current).__name__):
         current.reinit()  # forget any earlier standalone project in this process

@@ -87,6 +87,8 @@ def parse_quantity(text, unit=second):
         dimension; the message quotes ``text`` and gives an example.
     """
     if isinstance(text, Quantity):
+        if not np.all(np.isfinite(np.asarray(text))):
+            raise ValueError(f"{text!r} is not finite; write e.g. {_example(unit)}")
         if not have_same_dimensions(text, unit):
             raise ValueError(f"{text!r} has dimensions {get_dimensions(text)}, expected "
                              f"{get_dimensions(unit)}; write e.g. {_example(unit)}")
@@ -97,6 +99,8 @@ def parse_quantity(text, unit=second):
         raise ValueError(f"cannot read {str(text)!r} as a number with a unit; write e.g. "
                          f"{example}")
     number, name = float(match["number"]), match["unit"]
+    if not math.isfinite(number):
+        raise ValueError(f"{str(text)!r} is not a finite number; write e.g. {example}")
     if name is None:
         raise ValueError(f"{str(text)!r} has no unit; write e.g. {example}")
     is_time = have_same_dimensions(unit, second)

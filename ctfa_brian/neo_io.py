@@ -269,33 +269,35 @@ def results_to_neo(results, model=None, schedule=None, training=None, recording=
 
 
 def neo_suffix():
-    """Return the suffix for `save_neo`: ``".nix"`` if nixio is installed, else ``".pkl"``."""
-    try:
-        import nixio  # noqa: F401
-    except ImportError:
-        return ".pkl"
+    """Return the suffix of the files `save_neo` writes: ``".nix"`` (NixIO)."""
     return ".nix"
 
 
-def _neo_io_class(path):
-    from neo.io import NixIO, PickleIO
+#: The first bytes of every HDF5 file (a NIX file is one).
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
+
+def _neo_io_class(path):
+    """NixIO for a ``.nix`` path; anything else is refused, pickles above all (loading one runs
+    whatever code it holds)."""
     suffix = Path(path).suffix.lower()
-    if suffix == ".nix":
-        try:
-            import nixio  # noqa: F401
-        except ImportError:
-            raise ImportError(f"{str(path)!r}: writing .nix files needs nixio (pip install "
-                              "nixio); or use a .pkl path") from None
-        return NixIO
     if suffix in (".pkl", ".pickle"):
-        return PickleIO
-    raise ValueError(f"{str(path)!r}: unknown Neo file type {suffix!r}; use .nix (NixIO) or "
-                     ".pkl (PickleIO)")
+        raise ValueError(f"{str(path)!r} is a pickle; ctfa does not read pickles, because "
+                         "loading one runs whatever code it holds. Use a .nix file (ctfa "
+                         "writes recordings.nix, spikes.nix and traces.nix)")
+    if suffix != ".nix":
+        raise ValueError(f"{str(path)!r}: unknown Neo file type {suffix!r}; ctfa reads and "
+                         "writes .nix (NixIO) files")
+    try:
+        import nixio  # noqa: F401
+        from neo.io import NixIO
+    except ImportError:
+        raise ImportError(f"{str(path)!r}: .nix files need nixio (pip install nixio)") from None
+    return NixIO
 
 
 def save_neo(block, path):
-    """Write ``block`` to ``path`` (``.nix``: NixIO, ``.pkl``: PickleIO), atomically.
+    """Write ``block`` to ``path`` (a ``.nix`` file, NixIO) through a temporary file.
 
     Returns
     -------
@@ -304,22 +306,37 @@ def save_neo(block, path):
     path = Path(path)
     io_class = _neo_io_class(path)
     with atomic_path(path) as tmp:
-        if io_class.__name__ == "NixIO":
-            with io_class(tmp, mode="ow") as writer:
-                writer.write_block(block)
-        else:
-            io_class(tmp).write_block(block)
+        with io_class(tmp, mode="ow") as writer:
+            writer.write_block(block)
     logger.debug(f"wrote {path} with {io_class.__name__}")
     return path
 
 
 def load_neo(path):
-    """Read the Block that `save_neo` wrote to ``path`` (chosen by extension, like `save_neo`)."""
+    """Read the Block that `save_neo` wrote to ``path`` (a ``.nix`` file).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        Not a ``.nix`` path (a pickle is refused), an empty file, or one that is not a whole
+        NIX file (truncated, corrupt, another format); the message names the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no Neo file at {str(path)!r}")
     io_class = _neo_io_class(path)
-    if io_class.__name__ == "NixIO":
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        raise ValueError(f"{str(path)!r} is empty; expected a NIX file written by ctfa")
+    if head != _HDF5_SIGNATURE:
+        raise ValueError(f"{str(path)!r} is not a NIX file (it does not start with the HDF5 "
+                         "signature); expected a .nix file written by ctfa")
+    try:
         with io_class(str(path), mode="ro") as reader:
             return reader.read_block()
-    return io_class(str(path)).read_block()
+    except Exception as err:  # noqa: BLE001  (h5py and nixio raise many kinds)
+        raise ValueError(f"{str(path)!r} cannot be read as a NIX file: it is truncated or "
+                         f"corrupt ({type(err).__name__}: {err})") from None

@@ -9,6 +9,8 @@ the parameter, quotes the value and says what is allowed.
 
 from dataclasses import dataclass, field, fields, replace
 
+import numpy as np
+
 from brian2 import Hz, Quantity, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError, have_same_dimensions
 
@@ -26,6 +28,7 @@ __all__ = [
     "ModelParameters",
     "Schedule",
     "Training",
+    "check_seed",
     "check_time",
     "format_time",
     "to_jsonable",
@@ -405,9 +408,23 @@ class Training:
                 "integer ≥ 1"
             )
         _choice("evaluate", self.evaluate, EVALUATIONS)
+        check_seed(self.seed)
 
     def replace(self, **changes):
         return replace(self, **changes)
+
+
+#: Seeds are what NumPy's and Brian's generators take: integers in [0, 2³²).
+SEED_LIMIT = 2**32
+
+
+def check_seed(seed, name="seed"):
+    """Return ``seed`` as an int, or raise naming ``name`` unless it is an integer in [0, 2³²)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"{name} = {seed!r} is not allowed; it must be an integer in "
+                         f"[0, 2**32) = [0, {SEED_LIMIT - 1}]")
+    return int(seed)
 
 
 def format_time(value):

@@ -28,11 +28,8 @@ import itertools
 import json
 import math
 import os
+import signal
 import socket
-import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,9 +37,11 @@ import numpy as np
 from brian2 import Quantity
 from brian2.utils.logger import get_logger
 
+from ctfa_brian import interrupts
 from ctfa_brian.cells import CELL_DEFAULTS, CELL_KEYS, TIME_KEYS, cell_id, run_cell, structure_key
-from ctfa_brian.io import _write_json, parse_quantity
+from ctfa_brian.io import _write_json, atomic_path, parse_quantity
 from ctfa_brian.parameters import format_time
+from ctfa_brian.sweep_backends import dask_rows, inline_rows, local_rows
 
 __all__ = ["FINISHED", "aggregate", "check_scheduler", "check_workers", "expand_grid",
            "load_finished", "run_sweep", "write_table"]
@@ -171,12 +170,34 @@ def load_finished(out_dir, cells, retry_failed=False):
             continue
         try:
             row = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):  # not ours or damaged: compute it again
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            logger.warn(f"{path}: not a readable cell file ({type(err).__name__}); computing "
+                        "this cell again", once=False)
             continue
-        if row.get("cell_id") == cid and row.get("status") in FINISHED \
-                and not (retry_failed and row["status"] == "failed"):
+        problem = _malformed(row, cid)
+        if problem:
+            logger.warn(f"{path}: {problem}; computing this cell again", once=False)
+            continue
+        if row["status"] in FINISHED and not (retry_failed and row["status"] == "failed"):
             done[cid] = _restore(row)
     return done
+
+
+def _malformed(row, cid):
+    """Why ``row`` is not a finished cell of ``cid`` (``""`` if it is one)."""
+    if not isinstance(row, dict):
+        return "not a cell (a JSON object was expected)"
+    if row.get("cell_id") != cid:
+        return f"written for another cell ({row.get('cell_id')!r})"
+    missing = [k for k in (*CELL_KEYS, "status", "test_accuracy") if k not in row]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    if row["status"] not in FINISHED:
+        return f"has status {row['status']!r}, not one of {', '.join(FINISHED)}"
+    acc = row["test_accuracy"]
+    if acc is not None and not isinstance(acc, (int, float)):
+        return f"test_accuracy {acc!r} is not a number"
+    return ""
 
 
 def _restore(row):
@@ -190,95 +211,6 @@ def _save(out_dir, row):
 # ----------------------------------------------------------------------------------------
 # Execution
 # ----------------------------------------------------------------------------------------
-def _crash_row(cell, message):
-    return {"cell_id": cell_id(cell), **cell, "status": "failed", "error": message,
-            "test_accuracy": np.nan, "train_accuracy": np.nan, "wall_s": np.nan}
-
-
-def _inline(todo, task, project_root):
-    for cell in todo:
-        yield task(cell, project_root)
-
-
-def _local(todo, task, project_root, workers):
-    """Run ``todo`` on a pool of spawned processes; yield rows as they finish.
-
-    If a worker process dies (killed, out of memory), the pool breaks: the cells that were in
-    flight are run again, one at a time, so that a cell that kills its worker is identified
-    and recorded as failed while the others finish.
-    """
-    context = get_context("spawn")
-    pending = list(todo)
-    suspects = []
-    while pending or suspects:
-        if suspects:  # one at a time: a crash now is this cell's
-            cell = suspects.pop(0)
-            with ProcessPoolExecutor(1, mp_context=context) as pool:
-                try:
-                    yield pool.submit(task, cell, project_root).result()
-                except BrokenProcessPool:
-                    yield _crash_row(cell, "the worker process died while running this cell "
-                                           "(killed or out of memory)")
-            continue
-        pool = ProcessPoolExecutor(min(workers, len(pending)), mp_context=context)
-        futures = {}
-        queue = list(pending)
-        try:
-            while queue and len(futures) < 2 * workers:
-                cell = queue.pop(0)
-                futures[pool.submit(task, cell, project_root)] = cell
-            while futures:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    cell = futures.pop(future)
-                    try:
-                        row = future.result()
-                    except BrokenProcessPool:
-                        futures[future] = cell
-                        raise
-                    except Exception as err:  # noqa: BLE001  (a task that raised)
-                        row = _crash_row(cell, f"{type(err).__name__}: {err}")
-                    pending.remove(cell)
-                    yield row
-                    if queue:
-                        nxt = queue.pop(0)
-                        futures[pool.submit(task, nxt, project_root)] = nxt
-        except BrokenProcessPool:
-            in_flight = list(futures.values())
-            logger.warn(f"a sweep worker died; running its {len(in_flight)} cell(s) again "
-                        "one at a time", once=False)
-            for cell in in_flight:
-                pending.remove(cell)
-            suspects.extend(in_flight)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _dask(todo, task, project_root, scheduler):
-    """Run ``todo`` on the Dask cluster at ``scheduler``; yield rows as they finish."""
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise ValueError(f"scheduler = {scheduler!r} needs dask.distributed: pip install "
-                         "'ctfa_brian[dask]'") from None
-    try:
-        client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError) as err:
-        raise ValueError(f"scheduler = {scheduler!r} is unreachable: {err}") from None
-    try:
-        futures = {client.submit(task, cell, project_root, pure=False,
-                                 key=f"ctfa-cell-{cell_id(cell)}-{time.time_ns()}"): cell
-                   for cell in todo}
-        for future in as_completed(futures):
-            cell = futures[future]
-            try:
-                yield future.result()
-            except Exception as err:  # noqa: BLE001  (KilledWorker, lost connection, ...)
-                yield _crash_row(cell, f"{type(err).__name__}: {err}")
-    finally:
-        client.close()
-
-
 def _describe(cell, keys):
     return " ".join(f"{k}={cell[k]}" for k in keys) or cell_id(cell)
 
@@ -333,11 +265,11 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
     if done:
         logger.info(f"resuming: {len(done)} of {len(unique)} cells already finished in {out}")
     if scheduler:
-        rows = _dask(todo, task, project_root, scheduler)
+        rows = dask_rows(todo, task, project_root, scheduler)
     elif workers == 1 or len(todo) <= 1:
-        rows = _inline(todo, task, project_root)
+        rows = inline_rows(todo, task, project_root)
     else:
-        rows = _local(todo, task, project_root, workers)
+        rows = local_rows(todo, task, project_root, workers)
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
@@ -345,24 +277,37 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
         bar = tqdm(total=len(unique), initial=len(done), unit="cell", desc="sweep",
                    dynamic_ncols=True)
     best = worst = None
-    for row in rows:
-        _save(out, row)
-        done[row["cell_id"]] = row
-        acc = row.get("test_accuracy")
-        if acc is not None and np.isfinite(acc):
-            label = _describe(row, label_keys)
-            if best is None or acc > best[0]:
-                best = (acc, label)
-            if worst is None or acc < worst[0]:
-                worst = (acc, label)
+    try:
+        for row in rows:
+            _save(out, row)
+            done[row["cell_id"]] = row
+            best, worst = _extremes(row, label_keys, best, worst)
+            if bar is not None:
+                if best is not None:
+                    bar.set_postfix_str(f"best {best[0]:.3f} ({best[1]}) | worst {worst[0]:.3f} "
+                                        f"({worst[1]})", refresh=False)
+                bar.update(1)
+    except KeyboardInterrupt as err:  # the cells in flight are not saved: a resume runs them
         if bar is not None:
-            if best is not None:
-                bar.set_postfix_str(f"best {best[0]:.3f} ({best[1]}) | worst {worst[0]:.3f} "
-                                    f"({worst[1]})", refresh=False)
-            bar.update(1)
+            bar.close()
+        signum = getattr(err, "signum", None) or interrupts.received() or signal.SIGINT
+        raise interrupts.Interrupted(
+            signum, message=f"interrupted by {interrupts.signal_name(signum)}: "
+                            f"{len(done)} of {len(unique)} cells finished") from None
     if bar is not None:
         bar.close()
     return [done[cid] for cid in ids]
+
+
+def _extremes(row, label_keys, best, worst):
+    acc = row.get("test_accuracy")
+    if acc is not None and np.isfinite(acc):
+        label = _describe(row, label_keys)
+        if best is None or acc > best[0]:
+            best = (acc, label)
+        if worst is None or acc < worst[0]:
+            worst = (acc, label)
+    return best, worst
 
 
 # ----------------------------------------------------------------------------------------
@@ -390,7 +335,7 @@ def write_table(rows, path):
     angles = sorted({k for r in rows for k in r if k.startswith("angle_layer")})
     header = ["cell_id", *[_column(k) for k in CELL_KEYS], *_RESULT_COLUMNS, *angles,
               *_TAIL_COLUMNS]
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         for r in rows:

@@ -17,6 +17,7 @@ Example
 
 import os
 import shutil
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,9 +29,10 @@ from brian2.utils.filelock import FileLock
 from brian2.utils.logger import get_logger
 
 from ctfa_brian import device as devices
+from ctfa_brian import interrupts
 from ctfa_brian.guard import BlowUpError, find_nonfinite
 from ctfa_brian.network import Recording, build_network
-from ctfa_brian.parameters import ModelParameters, Schedule, Training
+from ctfa_brian.parameters import ModelParameters, Schedule, Training, check_seed
 from ctfa_brian.stimulus import make_presentation
 
 __all__ = ["Trainer", "TrainingResult", "train"]
@@ -236,7 +238,7 @@ class Trainer:
             A state variable became NaN/inf; the message names it and the time, and
             ``error.partial`` holds the result of everything that finished before.
         """
-        seed = self.training.seed if seed is None else int(seed)
+        seed = self.training.seed if seed is None else check_seed(seed)
         self._check_overrides(overrides)
         if not self.standalone:
             return self._run_runtime(seed, overrides)
@@ -251,8 +253,14 @@ class Trainer:
         values = self._net.run_values(presentation=presentation, seed=seed, **current)
         results = f"results_{uuid.uuid4().hex[:12]}"
         start = time.perf_counter()
-        get_device().run(directory=self.directory, results_directory=results,
-                         with_output=bool(self.report), run_args=values)
+        try:
+            get_device().run(directory=self.directory, results_directory=results,
+                             with_output=bool(self.report), run_args=values)
+        except RuntimeError:
+            if interrupts.received() is None:
+                raise
+            shutil.rmtree(os.path.join(self.directory, results), ignore_errors=True)
+            raise interrupts.Interrupted(interrupts.received()) from None
         run_time = time.perf_counter() - start
         self._forget_monitor_sizes()
         try:
@@ -328,6 +336,16 @@ class Trainer:
             duration=net.duration,
         )
         bad = find_nonfinite(net.guarded)
+        stopped_by = interrupts.received()
+        if bad is None and finite.all() and n_valid < net.n_periods:
+            # stopped early with every value finite: a signal, never a blow-up
+            t_stop = float(net.output.clock.t[:])
+            name = signal.Signals(stopped_by).name if stopped_by else "an outside stop"
+            raise interrupts.Interrupted(
+                stopped_by or signal.SIGINT, time=t_stop * second, partial=result,
+                message=f"interrupted by {name} at t = {t_stop:.3f} s of "
+                        f"{float(net.duration):.3f} s (period {n_valid} of {net.n_periods}); "
+                        "what finished is kept")
         if bad is not None or n_valid < net.n_periods:
             group, var = bad or ("output", "z")
             # the end of the first period whose output was no longer finite (or the time the

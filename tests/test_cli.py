@@ -10,6 +10,7 @@ import pytest
 from brian2 import ms, second
 
 from ctfa_brian import cli
+from ctfa_brian.commands import train as train_command
 from ctfa_brian.guard import BlowUpError
 from ctfa_brian.neo_io import load_neo, neo_suffix
 from ctfa_brian.parameters import ModelParameters, Schedule
@@ -87,7 +88,7 @@ def test_manifest_json(trained):
 
 def _prepared(*argv):
     args = cli.build_parser().parse_args(["train", "--out", "unused", *argv])
-    trainer, _, sources = cli._prepare(args)
+    trainer, _, sources = train_command.prepare(args)
     return trainer, sources
 
 
@@ -161,12 +162,12 @@ def test_summary_printed(tmp_path, capsys):
     (["--sample-time", "50"], "'50' has no unit; write e.g. 50ms"),
     (["--sample-time", "50Hz"], "'50Hz' has the wrong dimension"),
     (["--tau-pot", "1ms"], "time constants out of order"),
-    (["--dt", "5ms", "--buffer-time", "5ms"], "dt = 5. ms is too coarse for tau_prop = 10. ms"),
-    (["--buffer-time", "30ms"], "buffer_time"),
+    (["--dt", "5ms", "--buffer-time", "5ms"], "--dt = 5. ms is too coarse for --tau-prop = 10. ms"),
+    (["--buffer-time", "30ms"], "--buffer-time"),
     (["--hidden", "0"], "hidden layer widths must be ≥ 1"),
-    (["--epochs", "0"], "epochs = 0 is not allowed"),
-    (["--n-train", "100000"], "n_train=100000"),
-    (["--noise", "-1"], "noise = -1.0 is not allowed"),
+    (["--epochs", "0"], "--epochs = 0 is not allowed"),
+    (["--n-train", "100000"], "--n-train=100000"),
+    (["--noise", "-1"], "--noise = -1.0 is not allowed"),
     (["--mnist-path", "/nonexistent"], "--mnist-path is only used with --dataset mnist7"),
     (["--dataset", "mnist7", "--mnist-path", "/nonexistent"], "does not exist"),
     (["--bogus"], "unrecognized arguments: --bogus"),

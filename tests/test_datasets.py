@@ -359,8 +359,12 @@ def test_from_arrays_infers_n_classes():
     del good["n_classes"]
     data = from_arrays(**good)
     assert data.n_classes == 3 and data.name == "user" and data.n_features == 3
-    zeros = from_arrays(np.zeros((2, 1)), [0, 0], np.zeros((1, 1)), [0], name="z")
-    assert zeros.n_classes == 2 and zeros.name == "z"
+    with pytest.raises(ValueError, match="y_train holds only label 0"):  # one class
+        from_arrays(np.zeros((2, 1)), [0, 0], np.zeros((1, 1)), [0], name="z")
+    with pytest.raises(ValueError, match="1000001 output units"):
+        from_arrays(np.zeros((2, 1)), [0, 10**6], np.zeros((1, 1)), [0])
+    with pytest.raises(ValueError, match="2 of those classes never occur"):
+        from_arrays(np.zeros((3, 1)), [0, 1, 4], np.zeros((1, 1)), [0])
     assert from_arrays(**good, n_classes=5).n_classes == 5
     with pytest.raises(ValueError, match="y_train has non-integer labels"):
         from_arrays(**{**good, "y_train": [0, 1, 2, 0, 1, np.nan]})

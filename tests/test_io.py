@@ -22,11 +22,7 @@ from ctfa_brian.training import Trainer, TrainingResult
 
 
 def _suffixes():
-    try:
-        import nixio  # noqa: F401
-    except ImportError:
-        return [".pkl"]
-    return [".pkl", ".nix"]
+    return [".nix"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -294,12 +290,14 @@ def test_neo_round_trip(tmp_path, suffix):
 
 
 def test_neo_suffix_and_bad_extensions(tmp_path):
-    assert neo_suffix() in (".nix", ".pkl")
+    assert neo_suffix() == ".nix"
     block = recordings_to_neo(_fake_recordings())
     with pytest.raises(ValueError, match="unknown Neo file type '.h5'"):
         save_neo(block, tmp_path / "rec.h5")
     with pytest.raises(FileNotFoundError, match="no Neo file"):
-        load_neo(tmp_path / "missing.pkl")
+        load_neo(tmp_path / "missing.nix")
+    with pytest.raises(ValueError, match="does not read pickles"):
+        save_neo(block, tmp_path / "rec.pkl")
 
 
 def test_real_run_exports_to_neo(tmp_path):
@@ -333,12 +331,9 @@ def test_real_run_exports_to_neo(tmp_path):
                                   result.recordings["output"]["z"].T)
 
 
-def test_without_nixio_pickle_is_used(tmp_path, monkeypatch):
+def test_without_nixio_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "nixio", None)  # import nixio fails
-    assert neo_suffix() == ".pkl"
     block = recordings_to_neo(_fake_recordings())
-    with pytest.raises(ImportError, match="needs nixio"):
+    with pytest.raises(ImportError, match="need nixio"):
         save_neo(block, tmp_path / "rec.nix")
     assert os.listdir(tmp_path) == []
-    loaded = load_neo(save_neo(block, tmp_path / "rec.pkl"))
-    assert len(loaded.segments[0].analogsignals) == 3

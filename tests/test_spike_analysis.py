@@ -114,7 +114,7 @@ def spiking_run():
     return trainer, trainer.run()
 
 
-@pytest.mark.parametrize("suffix", [".nix", ".pkl"])
+@pytest.mark.parametrize("suffix", [".nix"])
 def test_neo_round_trip_keeps_spike_times_signals_and_units(spiking_run, tmp_path, suffix):
     trainer, result = spiking_run
     block = recordings_to_neo(result, trainer.model, trainer.schedule, trainer.training,

@@ -72,7 +72,8 @@ def test_bad_grid_workers_and_scheduler_are_refused():
         check_scheduler("http://")
 
 
-def test_parallel_sweep_writes_every_cell_and_a_tidy_table(tmp_path):
+def test_parallel_sweep_writes_every_cell_and_a_tidy_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("CTFA_TEST_SLEEP", "0.3")  # long enough for both workers to start
     cells = _cells()
     rows = run_sweep(cells, tmp_path, workers=2, progress=False, task=sweep_tasks.accuracy_task)
     assert [r["cell_id"] for r in rows] == [cell_id(c) for c in cells]

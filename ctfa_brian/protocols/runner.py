@@ -237,11 +237,24 @@ def _parse_override_value(text):
         return text.strip()
 
 
-def _split_list(text):
+def _split_list(text, name="value"):
+    """``"[1ms, 2ms]"`` or ``"10,20"`` (a list the command line gave) as a list of values, each
+    read as TOML where it is one (``10`` → 10); an empty item is an error."""
     inner = text.strip()
     if inner.startswith("[") and inner.endswith("]"):
         inner = inner[1:-1]
-    return [part.strip().strip("\"'") for part in inner.split(",") if part.strip()]
+    parts = [part.strip() for part in inner.split(",")]
+    if parts and not parts[-1] and len(parts) > 1:
+        parts = parts[:-1]  # a trailing comma, as TOML allows
+    if any(not part for part in parts):
+        k = parts.index("")
+        raise ValueError(f"{name} = {text!r} has an empty item at position {k}; separate the "
+                         f"values by single commas, e.g. {name} = [10, 40]")
+    out = []
+    for part in parts:
+        value = _parse_override_value(part)
+        out.append(value.strip("\"'") if isinstance(value, str) else value)
+    return out
 
 
 def _scalar(name, kind, value):
@@ -270,6 +283,9 @@ def _scalar(name, kind, value):
             value = float(value)
         if isinstance(value, bool):
             raise ValueError(f"{name} = {value!r} must be a number")
+        if isinstance(value, str):
+            raise ValueError(f"{name} = {value!r} is a string, not a number; write it without "
+                             f"quotes, e.g. {name} = 0.5")
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -285,10 +301,8 @@ def _scalar(name, kind, value):
         if isinstance(value, (int, np.integer)):
             return int(value)
         if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
+            raise ValueError(f"{name} = {value!r} is a string, not an integer; write it "
+                             f"without quotes, e.g. {name} = 3")
         raise ValueError(f"{name} = {value!r} must be an integer")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # e.g. hidden = 49 on the command line
@@ -313,7 +327,7 @@ def _convert(name, spec, value):
     if spec.kind in ("times", "floats"):
         scalar_kind = "time" if spec.kind == "times" else "float"
         if isinstance(value, str):
-            value = _split_list(value)
+            value = _split_list(value, name)
         elif isinstance(value, Quantity) and value.ndim == 1:
             value = list(value)
         if not isinstance(value, (list, tuple)):
@@ -345,10 +359,10 @@ def _split_override(item):
     return key, _parse_override_value(text)
 
 
-def _grid_value(text):
+def _grid_value(text, name="grid"):
     value = _parse_override_value(text)
     if isinstance(value, str):
-        return _split_list(value)
+        return _split_list(value, name)
     return value if isinstance(value, list) else [value]
 
 
@@ -360,7 +374,7 @@ def _configure_grid(module, spec, grid, grid_overrides):
             raise ValueError(f"--grid expects key=[values] (e.g. --grid "
                              f"delay_over_T=[-1,0,1]), got {item!r}")
         key, text = item.split("=", 1)
-        given[key.strip()] = _grid_value(text)
+        given[key.strip()] = _grid_value(text, f"--grid {key.strip()}")
     if not hasattr(module, "GRID"):
         if given:
             raise ValueError(f"protocol {module.NAME!r} is not a sweep and takes no grid "
@@ -373,7 +387,7 @@ def _configure_grid(module, spec, grid, grid_overrides):
             raise ValueError(f"grid over unknown parameter {key!r} for protocol "
                              f"{module.NAME!r}; a grid can vary: {', '.join(allowed)}")
         if isinstance(values, str):
-            values = _split_list(values)
+            values = _split_list(values, f"grid {key}")
         if not isinstance(values, (list, tuple)) or not values:
             raise ValueError(f"grid {key} = {values!r} is empty or not a list; give at least "
                              f"one value, e.g. {key} = [...]")
@@ -425,9 +439,11 @@ def configure(name, parameters=None, overrides=(), source=None, grid=None, grid_
     spec = _spec(module)
     given = dict(parameters or {})
     overrides = tuple(overrides)
+    set_keys = set()
     for item in overrides:
         key, value = _split_override(item)
         given[key] = value
+        set_keys.add(key)
     unknown = sorted(set(given) - set(spec))
     if unknown:
         raise ValueError(f"unknown parameter {unknown[0]!r} for protocol {name!r}"
@@ -442,7 +458,17 @@ def configure(name, parameters=None, overrides=(), source=None, grid=None, grid_
                              f"({entry.meaning})")
         else:
             values[key] = entry.default
+    file_keys = set(parameters or {})
     grid = _configure_grid(module, spec, grid, tuple(grid_overrides))
+    for key in grid:
+        if key in set_keys:
+            raise ValueError(f"--set {key}=... sets a parameter that is a grid axis of this "
+                             f"sweep ({key} = {list(map(_show, grid[key]))}), and the grid "
+                             f"would win; use --grid {key}=[...] to run other values of it")
+        if key in file_keys:
+            raise ValueError(f"{key} is both a parameter and a grid axis of this sweep; give "
+                             f"it in one place: [grid] {key} = [...] to sweep it, or only "
+                             "under [parameters] (and not in [grid]) to fix it")
     if hasattr(module, "check"):
         values = (module.check(dict(values), grid) if hasattr(module, "GRID")
                   else module.check(dict(values)))

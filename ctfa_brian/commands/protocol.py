@@ -1,0 +1,98 @@
+"""``ctfa run FILE``: check the protocol file and the output directory, then run it.
+
+A sweep's directory may be given again to resume it (same protocol, same parameters but the
+run options); any other directory holding results is refused unless ``--overwrite``. An
+interrupted run keeps what finished (a sweep: its finished cells), writes ``results.json``
+with status ``interrupted`` and exits with 130 (SIGINT) or 143 (SIGTERM).
+"""
+
+import sys
+from pathlib import Path
+
+from brian2.units.fundamentalunits import DimensionMismatchError
+
+from ctfa_brian.commands.common import EXIT_OK, fail
+
+__all__ = ["main", "same_sweep"]
+
+#: Parameters that say how a sweep runs, not what it computes: they may change on resume.
+RUN_OPTIONS = ("workers", "scheduler", "retry_failed", "n_seeds")
+
+
+def same_sweep(config):
+    """A test for `ctfa_brian.outdir.check_out`: is a directory's manifest this same sweep?"""
+    from ctfa_brian.protocols.runner import parameters_to_jsonable
+
+    if not config.grid:
+        return None
+    mine = {k: v for k, v in parameters_to_jsonable(config.parameters).items()
+            if k not in RUN_OPTIONS}
+
+    def test(manifest):
+        theirs = manifest.get("parameters", {})
+        if manifest.get("protocol") != config.name or not isinstance(theirs, dict):
+            return False
+        return {k: v for k, v in theirs.items() if k not in RUN_OPTIONS} == mine
+
+    return test
+
+
+def main(args, argv):
+    """Run ``ctfa run``; return the exit status."""
+    from ctfa_brian import interrupts
+    from ctfa_brian.outdir import check_out, replacing
+    from ctfa_brian.protocols import load_protocol_file, run_protocol
+
+    overrides = list(args.overrides)
+    for option, key in ((args.workers, "workers"), (args.scheduler, "scheduler")):
+        if option is not None:
+            overrides.append(f"{key}={option}")
+    if args.retry_failed:
+        overrides.append("retry_failed=1")
+    try:
+        config = load_protocol_file(args.file, overrides, args.grid)
+        resume = same_sweep(config)
+        out = check_out(args.out, "--out", overwrite=args.overwrite, same_run=resume,
+                        need_bytes=2**20)
+    except (ValueError, DimensionMismatchError, FileNotFoundError) as err:
+        return fail(err)
+    resuming = resume is not None and (out / "manifest.json").is_file() and not args.overwrite
+    try:
+        if resuming:  # the cells are the results; table and summary are rewritten atomically
+            results = run_protocol(config, out, argv=["ctfa", *argv])
+        else:
+            with replacing(out):
+                results = run_protocol(config, out, argv=["ctfa", *argv])
+    except interrupts.Interrupted as err:
+        return _interrupted(err, out, config, argv)
+    except KeyboardInterrupt:
+        return _interrupted(interrupts.Interrupted(interrupts.received() or 2), out, config,
+                            argv)
+    checks = results.get("checks", {})
+    failed = [name for name, ok in checks.items() if not ok]
+    if "status_counts" in results:  # a sweep: how its cells ended
+        state = "cells " + ", ".join(f"{n} {s}" for s, n in results["status_counts"].items())
+    else:
+        state = (f"{len(checks)} checks passed" if not failed
+                 else f"failed checks: {', '.join(failed)}")
+    print(f"protocol {config.name}: {state} ({results['timings_s']['total']:.1f} s)")
+    for name, path in results["files"].items():
+        print(f"  {name + ':':<11} {path}")
+    return EXIT_OK
+
+
+def _interrupted(err, out, config, argv):
+    """Say what was kept; write results.json (status ``interrupted``) and the manifest."""
+    from ctfa_brian import io
+    from ctfa_brian.protocols.runner import protocol_manifest
+
+    cells = Path(out) / "cells"
+    done = len(list(cells.glob("*.json"))) if cells.is_dir() else 0
+    if Path(out).is_dir():
+        io.write_results(out, {"finished_cells": done}, protocol_manifest(config, ["ctfa", *argv]),
+                         status="interrupted", message=str(err))
+    print(f"ctfa: {err}; {done} finished cell(s) are kept in {cells}" if done
+          else f"ctfa: {err}", file=sys.stderr)
+    if done:
+        print("ctfa: run the same command again to resume", file=sys.stderr)
+    return err.exit_code
