@@ -192,7 +192,7 @@ def test_ctfa_analyze_errors_are_clear(tmp_path, capsys):
     assert "no Neo file at" in capsys.readouterr().err
     empty = neo.Block()
     empty.segments.append(neo.Segment())
-    path = save_neo(empty, tmp_path / "empty.pkl")
+    path = save_neo(empty, tmp_path / "empty.nix")
     assert main(["analyze", str(path), "--out", str(tmp_path / "o")]) == 2
     assert "holds no spike trains" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
@@ -215,7 +215,7 @@ def test_ctfa_train_spiking_records_spikes_and_checks_input(tmp_path, capsys):
     assert block.annotations["variant"] == "spiking"
     for args, fragment in (
             (["--activation", "tanh"], "activation 'tanh' is not allowed in the spiking variant"),
-            (["--dt", "1ms"], "dt = 1 ms is too coarse for max_rate = 200 Hz"),
+            (["--dt", "1ms"], "--dt = 1 ms is too coarse for --max-rate = 200 Hz"),
             (["--max-rate", "200"], "has no unit"),
             (["--max-rate", "200ms"], "wrong dimension")):
         bad = tmp_path / "bad"

@@ -35,7 +35,7 @@ OPTION_NAMES = {
     "epochs": "--epochs", "max_rate": "--max-rate", "hidden": "--hidden", "seed": "--seed",
     "kp_form": "--kp-form", "eligibility": "--eligibility", "delay_origin": "--delay-origin",
 }
-_NAMES = re.compile(r"(?<![\w-])(" + "|".join(sorted(OPTION_NAMES, key=len, reverse=True))
+_NAMES = re.compile(r"(?<![\w\-·])(" + "|".join(sorted(OPTION_NAMES, key=len, reverse=True))
                     + r")(?=\s*=)")
 
 

@@ -151,6 +151,14 @@ def prepare(args):
     from ctfa_brian.outdir import check_out
     from ctfa_brian.training import Trainer
 
+    if args.variant != "spiking":
+        given = [option for option, value in (("--max-rate", args.max_rate),
+                                              ("--tau-m", args.tau_m), ("--t-ref", args.t_ref),
+                                              ("--readout-window", args.readout_window))
+                 if value is not None]
+        if given:
+            raise ValueError(f"{given[0]} is an option of the spiking variant; add --variant "
+                             "spiking, or leave it out (the rate model has no spikes)")
     model, schedule, training, sources = _parameters(args)
     _check_delay(schedule)
     dataset = _dataset(args)

@@ -45,7 +45,8 @@ CELL_PARAMETERS = {
     "sample_time": Parameter("time", 200 * ms, "T, how long each sample is held",
                              gt=10 * ms),
     "delay_over_T": Parameter("float", 0.0, "label delay Δ as a fraction of T (negative: "
-                              "early; rounded to a whole dt)"),
+                              "early; rounded to a whole dt; beyond ±1 no input meets its "
+                              "own label)", ge=-10.0, le=10.0),
     "tau_pot_over_T": Parameter("float", 50.0, "τ_pot / T for W and V (per-sample learning "
                                 "rate ≈ T/τ_pot)", gt=1.0),
     "tau_prop": Parameter("time", 10 * ms, "neuronal time constant", gt=0 * ms),
@@ -101,6 +102,24 @@ def check_sweep(params, grid, name, axes, example="", continuous_only=True):
     return check_grid(params, grid)
 
 
+def _estimate(cell):
+    """The cell's model and schedule, and its memory checked against the machine."""
+    from ctfa_brian.cells import _dataset
+    from ctfa_brian.resources import check_resources, estimate
+    from ctfa_brian.rules import get_rule
+
+    model, schedule, _ = _timing(cell)
+    data = _dataset(cell)
+    rule = get_rule(model.rule)
+    sizes = (data.n_features, *model.hidden, data.n_classes)
+    evals = 1 if cell.get("evaluate", "curve") == "curve" else 0
+    est = estimate(sizes, len(data.y_train), len(data.y_test), int(cell["epochs"]), evals,
+                   float(schedule.period), float(schedule.dt),
+                   standalone=str(cell["device"]).endswith("standalone"),
+                   routing=rule.routing, tied=rule.tied)
+    check_resources(est, "a cell", "epochs, hidden or n_train")
+
+
 def check_grid(params, grid):
     """Check every distinct cell of the sweep before anything runs; return ``params``.
 
@@ -122,7 +141,7 @@ def check_grid(params, grid):
                                      "for the discrete baseline; label dithering needs "
                                      "0 ≤ delay_over_T ≤ 1")
             else:
-                _timing(cell)
+                _estimate(cell)
         except ValueError as err:
             raise ValueError(f"grid cell ({where}): {err}" if where else str(err)) from None
     if params["scheduler"]:

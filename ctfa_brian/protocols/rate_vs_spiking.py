@@ -52,7 +52,8 @@ PARAMETERS = {
     "n_test": Parameter("int", 0, "use the first N test samples (0: all)", ge=0),
     "sample_time": Parameter("time", 100 * ms, "T, how long each sample is held (and the "
                              "overlap protocol's window)", gt=10 * ms),
-    "delay_over_T": Parameter("float", 0.0, "label delay Δ / T of the training runs"),
+    "delay_over_T": Parameter("float", 0.0, "label delay Δ / T of the training runs",
+                              ge=-10.0, le=10.0),
     "tau_pot_over_T": Parameter("float", 40.0, "τ_pot / T of W and V (training and the "
                                 "overlap synapse)", gt=1.0),
     "tau_prop": Parameter("time", 10 * ms, "neuronal time constant (and the error path's "

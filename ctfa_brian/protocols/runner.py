@@ -142,7 +142,8 @@ class Parameter:
 
 #: Parameters that every protocol takes.
 COMMON_PARAMETERS = {
-    "seed": Parameter("int", 0, "seed of anything random (recorded in the manifest)", ge=0),
+    "seed": Parameter("int", 0, "seed of anything random (recorded in the manifest)", ge=0,
+                      lt=2**32 - 1000),  # seed + n_seeds stays a NumPy seed
     "device": Parameter("str", "numpy", "Brian2 runtime code generation target",
                         choices=("numpy", "cython", "runtime")),
 }
@@ -458,7 +459,9 @@ def configure(name, parameters=None, overrides=(), source=None, grid=None, grid_
                              f"({entry.meaning})")
         else:
             values[key] = entry.default
-    file_keys = set(parameters or {})
+    # a key fixed under [parameters] and swept in the same file's [grid] is ambiguous; a
+    # --grid on the command line replaces the file's fixed value (as it replaces an axis)
+    file_keys = set(parameters or {}) & set(grid or {})
     grid = _configure_grid(module, spec, grid, tuple(grid_overrides))
     for key in grid:
         if key in set_keys:
