@@ -121,10 +121,6 @@ def validate_arrays(x_train, y_train, x_test, y_test, n_classes):
             raise ValueError(f"{xn} has shape {x.shape} but {yn} has shape {y.shape}; "
                              "they need the same number of samples")
         out[xn], out[yn] = x, y
-    present = np.unique(out["y_train"])
-    if present.size < 2:
-        raise ValueError(f"y_train holds only label {int(present[0])}; a classifier needs at "
-                         "least two classes in its training set")
     if out["x_test"].shape[1] != out["x_train"].shape[1]:
         raise ValueError(f"x_test has shape {out['x_test'].shape} but x_train has "
                          f"{out['x_train'].shape[1]} features; both splits need the same "
@@ -363,6 +359,11 @@ def from_arrays(x_train, y_train, x_test, y_test, n_classes=None, name="user"):
                              f"(at most {MAX_CLASSES}); renumber them")
     data = Dataset(name, x_train, y_train, x_test, y_test, n_classes)
     if inferred:
+        present = np.unique(data.y_train)
+        if present.size < 2:
+            raise ValueError(f"y_train holds only label {int(present[0])}; a classifier needs "
+                             "at least two classes in its training set (give n_classes to "
+                             "build such a data set on purpose)")
         missing = sorted(set(range(n_classes)) - set(np.unique(data.y_train).tolist())
                          - set(np.unique(data.y_test).tolist()))
         if missing:
