@@ -8,7 +8,7 @@ and exits with status 2. A run that blows up (NaN/inf) writes what finished to
 SIGINT/SIGTERM writes what finished with ``"status": "interrupted"`` and exits with 130/143.
 An unexpected error prints ``ctfa: internal error`` and the traceback and exits with 1. The
 table of every error and its message is docs/errors.md. Each subcommand lives in
-`ctfa_brian.commands`.
+`ctfa_brian.cli_commands`.
 
 Example
 -------
@@ -26,7 +26,7 @@ import traceback
 
 from brian2 import ms, second
 
-from ctfa_brian.commands.common import (
+from ctfa_brian.cli_commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     RECORD_DT,
@@ -328,7 +328,7 @@ def main(argv=None):
         return fail(err)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
-    command = importlib.import_module(f"ctfa_brian.commands.{args.command_module}")
+    command = importlib.import_module(f"ctfa_brian.cli_commands.{args.command_module}")
     with interrupts.handle_signals():
         try:
             return command.main(args, argv)

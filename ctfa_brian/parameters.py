@@ -414,16 +414,12 @@ class Training:
         return replace(self, **changes)
 
 
-#: Seeds are what NumPy's and Brian's generators take: integers in [0, 2³²).
-SEED_LIMIT = 2**32
-
-
 def check_seed(seed, name="seed"):
-    """Return ``seed`` as an int, or raise naming ``name`` unless it is an integer in [0, 2³²)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
-            or not 0 <= seed < SEED_LIMIT:
+    """Return ``seed`` as an int, or raise naming ``name`` unless it is an integer in [0, 2³²)
+    (what NumPy's and Brian's generators take)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ValueError(f"{name} = {seed!r} is not allowed; it must be an integer in "
-                         f"[0, 2**32) = [0, {SEED_LIMIT - 1}]")
+                         f"[0, 2**32) = [0, {2**32 - 1}]")
     return int(seed)
 
 

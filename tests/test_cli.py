@@ -10,7 +10,7 @@ import pytest
 from brian2 import ms, second
 
 from ctfa_brian import cli
-from ctfa_brian.commands import train as train_command
+from ctfa_brian.cli_commands import train as train_command
 from ctfa_brian.guard import BlowUpError
 from ctfa_brian.neo_io import load_neo, neo_suffix
 from ctfa_brian.parameters import ModelParameters, Schedule

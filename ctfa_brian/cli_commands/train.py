@@ -12,7 +12,7 @@ import sys
 
 from brian2.units.fundamentalunits import DimensionMismatchError
 
-from ctfa_brian.commands.common import (
+from ctfa_brian.cli_commands.common import (
     EXIT_BLOWN_UP,
     EXIT_OK,
     RECORD_DT,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from brian2.units.fundamentalunits import DimensionMismatchError
 
-from ctfa_brian.commands.common import EXIT_OK, fail
+from ctfa_brian.cli_commands.common import EXIT_OK, fail
 
 __all__ = ["main", "same_sweep"]
 

@@ -7,7 +7,7 @@ refused (unpickling runs whatever the file says), as are empty, truncated and co
 import numpy as np
 from brian2 import ms
 
-from ctfa_brian.commands.common import EXIT_OK, fail
+from ctfa_brian.cli_commands.common import EXIT_OK, fail
 from ctfa_brian.outdir import check_out
 
 __all__ = ["main"]
