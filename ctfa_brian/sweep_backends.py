@@ -167,8 +167,7 @@ def local_rows(todo, task, project_root, workers):
             suspects.extend(in_flight)
         except KeyboardInterrupt as err:
             signum = getattr(err, "signum", None) or interrupts.received() or signal.SIGINT
-            yield from _interrupt_pool(pool, [f for f in futures if not f.done()] +
-                                       [f for f in futures if f.done()], signum)
+            yield from _interrupt_pool(pool, list(futures), signum)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -340,7 +340,7 @@ class Trainer:
         if bad is None and finite.all() and n_valid < net.n_periods:
             # stopped early with every value finite: a signal, never a blow-up
             t_stop = float(net.output.clock.t[:])
-            name = signal.Signals(stopped_by).name if stopped_by else "an outside stop"
+            name = interrupts.signal_name(stopped_by) if stopped_by else "an outside stop"
             raise interrupts.Interrupted(
                 stopped_by or signal.SIGINT, time=t_stop * second, partial=result,
                 message=f"interrupted by {name} at t = {t_stop:.3f} s of "
