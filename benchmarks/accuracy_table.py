@@ -53,7 +53,7 @@ def _preset(name):
 
     p = PRESETS[name]
     return dict(schedule=Schedule(sample_time=p["sample_time"]), epochs=p["epochs"],
-                tau=dict(tau_pot_w=p["tau_pot"], tau_pot_v=p["tau_pot"],
+                anneal_to=p["anneal_to"], tau=dict(tau_pot_w=p["tau_pot"], tau_pot_v=p["tau_pot"],
                          tau_dec_w=p["tau_dec"], tau_dec_v=p["tau_dec"]))
 
 
@@ -82,7 +82,8 @@ def main():
                                                  else "")
                    if model.variant == "spiking" else "rate")
         schedule = cfg["schedule"]
-        trainer = Trainer(ds, model, schedule, Training(epochs=cfg["epochs"]),
+        training = Training(epochs=cfg["epochs"], anneal_to=cfg.get("anneal_to", 1.0))
+        trainer = Trainer(ds, model, schedule, training,
                           device="cpp_standalone", directory=tempfile.mkdtemp())
         start = time.perf_counter()
         for ratio in ratios:

@@ -8,10 +8,9 @@ heterosynaptic rule, at biological timescales — as rate networks or, with
 
 from ctfa_brian.datasets import DATASETS, Dataset, from_arrays, load_dataset
 from ctfa_brian.guard import BlowUpError
-from ctfa_brian.network import CTFANetwork, Recording, build_network
+from ctfa_brian.network import CTFANetwork, Recording, SpikingCTFANetwork, build_network
 from ctfa_brian.parameters import ModelParameters, Schedule, Training
 from ctfa_brian.rules import RULES, get_rule
-from ctfa_brian.spiking_network import SpikingCTFANetwork
 from ctfa_brian.training import Trainer, TrainingResult, train
 
 __version__ = "0.1.0"

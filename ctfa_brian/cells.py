@@ -36,19 +36,24 @@ __all__ = ["CELL_DEFAULTS", "CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "cell_id
 #: Every key of a cell, in table order.
 CELL_KEYS = ("model", "variant", "neuron", "max_rate_hz", "dataset", "hidden", "rule",
              "activation", "loss", "epochs", "evaluate", "n_train", "n_test", "sample_time",
-             "delay_over_T", "tau_pot_over_T", "tau_prop", "tau_dec", "noise", "dt", "device",
-             "seed")
+             "delay_over_T", "delay_origin", "tau_pot_over_T", "tau_prop", "tau_dec", "noise",
+             "anneal_to", "dt", "device", "seed")
 
-#: Values of the variant keys where a cell leaves them out (the rate variant).
-CELL_DEFAULTS = {"variant": "rate", "neuron": "lif", "max_rate_hz": 200.0}
+#: Keys added after the first sweeps were run, with their defaults: a cell at these values
+#: keeps the name (`cell_id`) it had before they existed.
+_LATER = {"delay_origin": "output", "anneal_to": 1.0}
+
+#: Values of the keys a cell may leave out (the rate variant, and `_LATER`).
+CELL_DEFAULTS = {"variant": "rate", "neuron": "lif", "max_rate_hz": 200.0, **_LATER}
 
 #: Keys whose values are times (strings with a unit in a cell).
 TIME_KEYS = ("sample_time", "tau_prop", "tau_dec", "dt")
 
-#: Keys that change the compiled code; the others go in through ``run_args``.
+#: Keys that change the compiled code (or, for ``delay_origin`` and ``anneal_to``, the
+#: `Trainer` that runs it); the others go in through ``run_args``.
 STRUCTURE_KEYS = ("model", "variant", "neuron", "dataset", "hidden", "rule", "activation",
                   "loss", "epochs", "evaluate", "n_train", "n_test", "sample_time", "dt",
-                  "device")
+                  "device", "delay_origin", "anneal_to")
 
 # Per process: the trainer of the structure this process ran last (a standalone device holds
 # one project at a time), and the datasets it has loaded.
@@ -72,7 +77,10 @@ def parse_hidden(text):
 
 
 def _canonical(cell):
-    return json.dumps({k: cell[k] for k in sorted(cell)}, sort_keys=True, default=str)
+    # keys that came later than the others are left out at their defaults, so that the cells
+    # of earlier sweeps keep their names (and resume)
+    keys = [k for k in sorted(cell) if not (k in _LATER and cell[k] == _LATER[k])]
+    return json.dumps({k: cell[k] for k in keys}, sort_keys=True, default=str)
 
 
 def cell_id(cell):
@@ -125,7 +133,8 @@ def _timing(cell):
                             noise=float(cell["noise"]), variant=cell.get("variant", "rate"),
                             neuron=cell.get("neuron", "lif"),
                             max_rate=float(cell.get("max_rate_hz", 200.0)) * Hz)
-    schedule = Schedule(sample_time=T, dt=dt, delay=delay)
+    schedule = Schedule(sample_time=T, dt=dt, delay=delay,
+                        delay_origin=cell.get("delay_origin", "output"))
     schedule.check_against(model)
     overrides = {"delay": delay, "tau_pot_w": tau_pot, "tau_pot_v": tau_pot,
                  "tau_prop": model.tau_prop, "tau_dec_w": tau_dec, "tau_dec_v": tau_dec}
@@ -182,7 +191,8 @@ def _trainer(cell, project_root):
     _CURRENT.update(key=None, trainer=None)
     _release()
     model, schedule, _ = _timing(cell)
-    training = Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"])
+    training = Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"],
+                        anneal_to=float(cell.get("anneal_to", 1.0)))
     directory = None
     start = time.perf_counter()
     if devices.is_standalone(cell["device"]):

@@ -153,6 +153,9 @@ def build_parser():
     net.add_argument("--label-smoothing", type=_finite, default=model.label_smoothing,
                      metavar="X", help="cross-entropy target (1-X) y + X/K: gives the logits a "
                                        "finite optimum (default: %(default)s; 0: one-hot)")
+    net.add_argument("--w-max", type=_finite, default=model.w_max, metavar="X",
+                     help="bound on every |W|, |V| and bias, applied once per sample: stops a "
+                          "runaway where synapses saturate (default: %(default)s)")
     net.add_argument("--kp-form", choices=KP_FORMS, default=model.kp_form,
                      help="Kolen-Pollack feedback update (default: %(default)s)")
     net.add_argument("--eligibility", choices=ELIGIBILITY_GATES, default=model.eligibility,
@@ -218,6 +221,10 @@ def build_parser():
     run = train.add_argument_group("training and output")
     run.add_argument("--epochs", type=int, metavar="N",
                      help=f"passes over the training set (default: {_presets('epochs')})")
+    run.add_argument("--anneal-to", type=_finite, metavar="X",
+                     help="plasticity at the end of training: the gate falls linearly from 1 "
+                          "to X over the last epoch (1: none; default: "
+                          f"{_presets('anneal_to')})")
     run.add_argument("--evals-per-epoch", type=int, default=training.evals_per_epoch,
                      metavar="N",
                      help="test evaluations per epoch (default: %(default)s)")

@@ -25,6 +25,9 @@ descend the loss.
 from brian2 import Equations
 
 __all__ = [
+    "NEURON_ORDER",
+    "SYNAPSE_ORDER",
+    "TRACE_ORDER",
     "ACTIVATION_EXPRESSIONS",
     "FEEDBACK_FIXED",
     "FEEDBACK_PLASTIC",
@@ -42,6 +45,14 @@ __all__ = [
     "output_layer",
     "target_blend",
 ]
+
+#: The order of one step inside Brian's 'groups' slot, for every circuit of the package:
+#: summed variables update at (target order − 1) = 0 (Brian's rule), synapses (W, V) at 0.5,
+#: eligibility traces at 0.75, neurons at 1 — so every derivative is taken from the state at t
+#: (forward Euler in one consistent order; `ctfa_brian.reference` follows it).
+SYNAPSE_ORDER = 0.5
+TRACE_ORDER = 0.75
+NEURON_ORDER = 1
 
 #: σ(x) and σ'(x) as Brian2 expressions of the placeholder ``X``.
 ACTIVATION_EXPRESSIONS = {
@@ -85,6 +96,7 @@ tau_dec_v : second (shared, constant)
 tau_elig : second (shared, constant)
 noise : 1 (shared, constant)
 label_smoothing : 1 (shared, constant)
+w_max : 1 (shared, constant)
 """
 
 
@@ -117,8 +129,8 @@ _OUTPUT_ERRORS = {
     # summed over the outputs, shift is the log-sum-exp of the step before (see NORMALISER)
     # against the smoothed target (1 − α) y + α/K (Szegedy et al. 2016), whose finite optimum
     # gives the logits a restoring force (α = label_smoothing, K = N output units)
-    "cross_entropy": ("m = exp(z - shift)/expsum - ((1 - label_smoothing)*y + label_smoothing/N)"
-                      " : 1\nexpsum : 1 (linked)\nshift : 1 (linked)\n"),
+    "cross_entropy": ("m = exp(clip(z - shift, -700, 700))/expsum - ((1 - label_smoothing)*y"
+                      " + label_smoothing/N) : 1\nexpsum : 1 (linked)\nshift : 1 (linked)\n"),
 }
 
 
@@ -146,12 +158,15 @@ def target_blend(buffer):
 #: layer links its ``expsum`` to ``total`` and its ``shift`` to ``shift``). ``shift`` follows
 #: the log-sum-exp of the outputs one step behind (`SOFTMAX_SHIFT`, run at the end of every
 #: step), so exp never overflows however large the logits grow: the numerically stable
-#: softmax, exp(z − c)/Σ exp(z − c) for a running c, which equals exp(z)/Σ exp(z).
+#: softmax, exp(z − c)/Σ exp(z − c) for a running c, which equals exp(z)/Σ exp(z). The
+#: exponent is clipped to ±700 (e^700 ≈ 10³⁰⁴): should the logits jump by more than that
+#: within one step, the step's softmax is that of the clipped values (still a distribution,
+#: never inf/inf) and ``shift`` catches up at the end of the step.
 NORMALISER = Equations("""
 total : 1
 shift : 1
 """)
-SOFTMAX_SUM = "total_post = exp(z_pre - shift_post) : 1 (summed)"
+SOFTMAX_SUM = "total_post = exp(clip(z_pre - shift_post, -700, 700)) : 1 (summed)"
 SOFTMAX_SHIFT = "shift = shift + log(total)"
 
 #: Forward synapse W from layer l-1 to layer l; its time constants are those of the layer it
@@ -199,6 +214,16 @@ FEEDBACK_PLASTIC = """
 dv/dt = -learn_pre*(v/tau_dec_v_pre + {r}_post*eps_pre/tau_pot_v_pre) : 1 (clock-driven)
 m_post = v*eps_pre : 1 (summed)
 """
+
+
+#: Hard bounds on synaptic efficacy (and on the bias): W, V and b are clipped to ±w_max once
+#: every sample period. A learning loop whose objective keeps improving with the gain (a
+#: label that can only be met by answering faster, docs/model.md "Stability") makes W and V
+#: grow exponentially; the bound stops them where a synapse saturates, so the network stays
+#: finite and shows what it learnt (chance) instead of NaN. Trained weights stay far inside it.
+BOUND_FORWARD = "w = clip(w, -w_max_post, w_max_post)"
+BOUND_FEEDBACK = "v = clip(v, -w_max_pre, w_max_pre)"
+BOUND_BIAS = "b = clip(b, -w_max, w_max)"
 
 
 def feedback_plastic(kp_form):

@@ -95,12 +95,12 @@ def simulate(sizes, model, schedule, presentation, seed=0, weights=None):
         if g:
             for l in range(L):
                 drive = E[l] if gated else pre[l][:, None]
-                W[l] -= dt * (W[l] / dec_w + drive * eps[l][None, :] / pot_w)
+                W[l] -= dt * g * (W[l] / dec_w + drive * eps[l][None, :] / pot_w)
             if rule.plastic:
                 for l in range(L - 1):
                     src = eps[l + 1] if rule.routing == "layerwise" else eps[-1]
                     r = z[l] if model.kp_form == "transpose" else a[l]
-                    V[l] -= dt * (V[l] / dec_v + np.outer(r, src) / pot_v)
+                    V[l] -= dt * g * (V[l] / dec_v + np.outer(r, src) / pot_v)
         # eligibility traces relax toward their drive (exactly over one step)
         if gated:
             for l in range(L):
@@ -118,4 +118,10 @@ def simulate(sizes, model, schedule, presentation, seed=0, weights=None):
             eps_new = eps[l] + dt * (-eps[l] + g * dact * m[l]) / tau
             b[l] = b[l] - dt * g * (b[l] / dec_w + eps[l] / pot_w)
             z[l], eps[l] = z_new, eps_new
+        if n % spp == 0:  # the bounds, at the end of a step that starts a period
+            bound = model.w_max
+            W = [np.clip(w, -bound, bound) for w in W]
+            b = [np.clip(v, -bound, bound) for v in b]
+            if rule.plastic:
+                V = [np.clip(v, -bound, bound) for v in V]
     return {"readout": readout, "W": W, "V": V, "b": b, "steps": n_steps}

@@ -82,7 +82,7 @@ SPIKING_ACTIVATIONS = {k: ACTIVATION_EXPRESSIONS[k] for k in ("relu", "sigmoid")
 
 #: Softmax normaliser of the spiking output: the sum of exp(a − shift) over the output neurons
 #: (``shift``: the log-sum-exp one step behind, as in `ctfa_brian.equations.NORMALISER`).
-SOFTMAX_SUM = "total_post = exp(a_in_pre - shift_post) : 1 (summed)"
+SOFTMAX_SUM = "total_post = exp(clip(a_in_pre - shift_post, -700, 700)) : 1 (summed)"
 
 
 #: Input layer: ``z`` (the cross-faded sample, written by ``INPUT_BLEND``) is the rate in units
@@ -141,7 +141,7 @@ _OUTPUT_M = {
     "squared": "m = z - y : 1\n",
     # softmax of the output drive a (the rate variant's linear output value), not of the
     # rectified spike trace: with rates ≥ 0 the cross-entropy would drive the winner up forever
-    "cross_entropy": ("m = exp(a_in - shift)/expsum - ((1 - label_smoothing)*y + "
+    "cross_entropy": ("m = exp(clip(a_in - shift, -700, 700))/expsum - ((1 - label_smoothing)*y + "
                       "label_smoothing/N) : 1\nexpsum : 1 (linked)\nshift : 1 (linked)\n"),
 }
 

@@ -63,7 +63,7 @@ class Presentation:
 
 
 def make_presentation(dataset, epochs, evals_per_epoch, seed, final_train_eval=True,
-                      curve=True):
+                      curve=True, anneal_to=1.0):
     """Lay out training and evaluation periods for ``dataset``.
 
     Parameters
@@ -80,6 +80,9 @@ def make_presentation(dataset, epochs, evals_per_epoch, seed, final_train_eval=T
         Evaluate the test set before training and ``evals_per_epoch`` times per epoch (the
         learning curve); if False, only once, after the last epoch. The training order is the
         same either way.
+    anneal_to : float
+        The gate of the last epoch's training periods falls linearly from 1 (its first
+        sample) to ``anneal_to`` (its last); 1: every training period at 1.
 
     Returns
     -------
@@ -115,6 +118,10 @@ def make_presentation(dataset, epochs, evals_per_epoch, seed, final_train_eval=T
         x[b.start:b.stop] = xs[b.indices]
         labels[b.start:b.stop] = ys[b.indices]
         learn[b.start:b.stop] = 1.0 if b.kind == "train" else 0.0
+    if anneal_to != 1.0:
+        last = [b for b in blocks if b.kind == "train" and b.epoch >= epochs - 1]
+        periods = np.concatenate([np.arange(b.start, b.stop) for b in last])
+        learn[periods] = np.linspace(1.0, anneal_to, len(periods))
     y = np.zeros((n + 1, dataset.n_classes))
     y[np.arange(n), labels] = 1.0
     return Presentation(x=x, y=y, learn=learn, labels=labels, blocks=tuple(blocks))

@@ -174,6 +174,8 @@ def load_finished(out_dir, cells, retry_failed=False):
             logger.warn(f"{path}: not a readable cell file ({type(err).__name__}); computing "
                         "this cell again", once=False)
             continue
+        if isinstance(row, dict):  # a cell written before some keys existed
+            row = {**CELL_DEFAULTS, **row}
         problem = _malformed(row, cid)
         if problem:
             logger.warn(f"{path}: {problem}; computing this cell again", once=False)

@@ -70,6 +70,10 @@ class TrainingResult:
         Wall-clock seconds: ``build`` (code generation and compilation), ``run``.
     duration : Quantity or None
         Simulated time of the whole presentation.
+    saturated : dict
+        ``{name: fraction}`` of the W, V and biases that ended at the bound ±w_max (only the
+        names with any): a network that ran away and stopped at the bound, see
+        `ModelParameters.w_max`.
     overrides : dict
         What this run changed relative to the built network (seed, delay, ...).
     """
@@ -86,6 +90,7 @@ class TrainingResult:
     timings: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
     duration: object = None
+    saturated: dict = field(default_factory=dict)
 
     @property
     def test_balanced_accuracy(self):
@@ -105,8 +110,20 @@ class TrainingResult:
             "train_accuracy": self.train_accuracy,
             "learning_curve": self.learning_curve,
             "online_train_accuracy": self.online_train_accuracy,
+            "saturated": self.saturated,
             "timings_s": self.timings,
         }
+
+
+def _saturated(weights, w_max):
+    """``{name: fraction}`` of the entries of ``weights`` at ±w_max (names with any)."""
+    out = {}
+    for name, values in weights.items():
+        values = np.abs(np.asarray(values))
+        fraction = float(np.mean(values >= w_max * (1 - 1e-9))) if values.size else 0.0
+        if fraction > 0:
+            out[name] = round(fraction, 4)
+    return out
 
 
 def _accuracies(presentation, readout, n_valid):
@@ -180,7 +197,7 @@ class Trainer:
         t = self.training
         curve = t.evaluate == "curve"
         return make_presentation(self.dataset, t.epochs, t.evals_per_epoch, seed,
-                                 final_train_eval=curve, curve=curve)
+                                 final_train_eval=curve, curve=curve, anneal_to=t.anneal_to)
 
     def _structure_key(self, presentation):
         m, s = self.model, self.schedule
@@ -335,6 +352,12 @@ class Trainer:
             overrides={"seed": seed, **{k: str(v) for k, v in overrides.items()}},
             duration=net.duration,
         )
+        w_max = float(overrides.get("w_max", net.model.w_max))
+        result.saturated = _saturated(result.weights, w_max)
+        if result.saturated:
+            logger.warning(f"weights ended at the bound w_max = {w_max:g} (fraction per group: "
+                           f"{result.saturated}): the learning loop ran away and stopped there "
+                           "(docs/model.md, \"Stability\")")
         bad = find_nonfinite(net.guarded)
         stopped_by = interrupts.received()
         if bad is None and finite.all() and n_valid < net.n_periods:

@@ -1,7 +1,7 @@
 """Fast stand-ins for `ctfa_brian.cells.run_cell`, importable by worker processes.
 
 They test the sweep machinery (parallelism, resume, crashes, Dask) in seconds; the real
-network cells are tested in test_sweep_protocols.py.
+network cells are tested in test_grid_sweeps.py.
 """
 
 import os

@@ -18,16 +18,16 @@ from ctfa_brian.protocols import (
     load_protocol_file,
     run_protocol,
 )
-from ctfa_brian.protocols.eligibility_window import (
+from ctfa_brian.protocols.eligibility_window import simulate
+from ctfa_brian.protocols.laws.window import (
     EARLY_MAX,
     FAR_MAX,
     LATE_MIN,
-    _summary,
     fit_tau_elig,
     read_data,
-    simulate,
     window_law,
 )
+from ctfa_brian.protocols.window_report import _summary
 
 ROOT = Path(__file__).resolve().parents[1]
 TOML = ROOT / "protocols" / "eligibility_window.toml"

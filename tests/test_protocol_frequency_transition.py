@@ -17,13 +17,9 @@ from ctfa_brian.protocols import (
     format_parameters,
     load_protocol_file,
 )
-from ctfa_brian.protocols.frequency_transition import (
-    _stats,
-    _summary,
-    cycle_law,
-    simulate,
-    traces_block,
-)
+from ctfa_brian.protocols.frequency_transition import simulate
+from ctfa_brian.protocols.laws.theta import cycle_law
+from ctfa_brian.protocols.transition_report import _stats, _summary, traces_block
 
 TOML = Path(__file__).resolve().parents[1] / "protocols" / "frequency_transition.toml"
 DOCS = TOML.parents[1] / "docs" / "protocols" / "frequency_transition.md"

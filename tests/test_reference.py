@@ -53,7 +53,8 @@ def test_logits_far_beyond_exp_overflow_stay_finite_and_match_numpy():
     """The softmax subtracts a running log-sum-exp: logits of ~1000 (exp overflows at 710)
     give the same finite error as the NumPy reference's max-subtracted softmax."""
     ds = load_dataset("circles").subset(20, 10)
-    model = ModelParameters(hidden=(4,), tau_pot_w=50 * second, tau_pot_v=50 * second)
+    model = ModelParameters(hidden=(4,), tau_pot_w=50 * second, tau_pot_v=50 * second,
+                            w_max=1e3)
     schedule = Schedule(sample_time=50 * ms, buffer_time=5 * ms)
     ws, vs = initial_weights((2, 4, 2), "kp", 1)
     ws = {"W1": np.abs(ws["W1"]) * 60, "W2": ws["W2"] * 60}  # logits near a thousand
@@ -61,7 +62,7 @@ def test_logits_far_beyond_exp_overflow_stay_finite_and_match_numpy():
     presentation = make_presentation(ds, 1, 1, 1)
     ref = simulate((2, 4, 2), model, schedule, presentation, weights=(ws, vs))
     assert np.abs(ref["readout"]).max() > 710  # exp(z) alone would overflow
-    import ctfa_brian.network as network
+    import ctfa_brian.network.rate as network
 
     original = network.initial_weights
     network.initial_weights = lambda *args, **kwargs: (ws, vs)
@@ -86,3 +87,24 @@ def test_label_offset_is_the_forward_lag_and_reaches_the_network():
     assert float(net.output.delay[:]) == pytest.approx(0.026)
     values = net.run_values(delay=-10 * ms, tau_prop=5 * ms)
     assert float(values[net.output.delay]) == pytest.approx(0.005)  # −10 ms + 3 × 5 ms
+
+
+def test_bound_and_annealed_gate_match_numpy():
+    """A tight bound (w_max = 0.3, reached during training) and a gate annealed to 0.2 over
+    the last epoch integrate the same in Brian2 and in NumPy; the bound is reported."""
+    ds = load_dataset("circles").subset(30, 15)
+    model = ModelParameters(hidden=(6,), tau_pot_w=0.2 * second, tau_pot_v=0.2 * second,
+                            w_max=0.3)
+    schedule = Schedule(sample_time=50 * ms, buffer_time=5 * ms)
+    training = Training(epochs=2, anneal_to=0.2)
+    result = Trainer(ds, model, schedule, training, device="numpy").run(seed=2)
+    presentation = make_presentation(ds, 2, 1, 2, anneal_to=0.2)
+    ramp = presentation.learn[presentation.blocks[3].start:presentation.blocks[3].stop]
+    assert ramp[0] == 1.0 and ramp[-1] == pytest.approx(0.2) and np.all(np.diff(ramp) < 0)
+    ref = simulate((2, 6, 2), model, schedule, presentation, seed=2)
+    np.testing.assert_allclose(result.readout, ref["readout"], atol=1e-10)
+    for l, w in enumerate(ref["W"], start=1):
+        np.testing.assert_allclose(result.weights[f"W{l}"], w, atol=1e-10)
+    assert np.abs(result.weights["W1"]).max() == pytest.approx(0.3)
+    assert result.saturated["W1"] > 0
+    assert result.summary()["saturated"] == result.saturated

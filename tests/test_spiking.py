@@ -16,9 +16,8 @@ from brian2.units.fundamentalunits import DimensionMismatchError
 from ctfa_brian import ModelParameters, Schedule, Trainer, Training, load_dataset
 from ctfa_brian.analysis import feedback_angles
 from ctfa_brian.neo_io import spiketrains_from_spikes
-from ctfa_brian.network import Recording, build_network, initial_weights
+from ctfa_brian.network import Recording, SpikingCTFANetwork, build_network, initial_weights
 from ctfa_brian.spike_analysis import firing_rates, select
-from ctfa_brian.spiking_network import SpikingCTFANetwork
 from ctfa_brian.stimulus import Presentation
 
 SPIKING = dict(variant="spiking", tau_pot_w=4 * second, tau_pot_v=4 * second)

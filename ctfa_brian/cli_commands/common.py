@@ -34,6 +34,7 @@ OPTION_NAMES = {
     "n_train": "--n-train", "n_test": "--n-test", "evals_per_epoch": "--evals-per-epoch",
     "epochs": "--epochs", "max_rate": "--max-rate", "hidden": "--hidden", "seed": "--seed",
     "kp_form": "--kp-form", "eligibility": "--eligibility", "delay_origin": "--delay-origin",
+    "w_max": "--w-max", "anneal_to": "--anneal-to",
 }
 _NAMES = re.compile(r"(?<![\w\-·])(" + "|".join(sorted(OPTION_NAMES, key=len, reverse=True))
                     + r")(?=\s*=)")

@@ -69,7 +69,8 @@ def _parameters(args):
         "hidden_option": "--hidden", "sample_time": args.sample_time,
         "sample_time_option": "--sample-time", "tau_pot": args.tau_pot,
         "tau_pot_option": "--tau-pot", "tau_dec": args.tau_dec, "tau_dec_option": "--tau-dec",
-        "epochs": args.epochs, "epochs_option": "--epochs"})
+        "epochs": args.epochs, "epochs_option": "--epochs", "anneal_to": args.anneal_to,
+        "anneal_to_option": "--anneal-to"})
     if "hidden" in preset:
         model_kw["hidden"] = preset["hidden"]
     if "sample_time" in preset:
@@ -91,14 +92,14 @@ def _parameters(args):
         schedule_kw["dt"] = SPIKING_DT
     model = ModelParameters(rule=args.rule, activation=args.activation, loss=args.loss,
                             kp_form=args.kp_form, noise=args.noise,
-                            label_smoothing=args.label_smoothing,
+                            label_smoothing=args.label_smoothing, w_max=args.w_max,
                             eligibility=args.eligibility, variant=args.variant,
                             neuron=args.neuron, readout=args.readout,
                             error_spikes=args.error_spikes, **model_kw)
     schedule = Schedule(delay_origin=args.delay_origin, **schedule_kw)
     schedule.check_against(model)
     training = Training(evals_per_epoch=args.evals_per_epoch, seed=args.seed,
-                        **({"epochs": preset["epochs"]} if "epochs" in preset else {}))
+                        **{k: preset[k] for k in ("epochs", "anneal_to") if k in preset})
     return model, schedule, training, sources
 
 

@@ -11,7 +11,7 @@ from brian2 import ms, second
 
 from ctfa_brian.cells import CELL_KEYS, _timing, parse_hidden
 from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
-from ctfa_brian.protocols.runner import Parameter
+from ctfa_brian.protocols.spec import Parameter
 from ctfa_brian.sweep import check_scheduler, expand_grid, run_sweep, write_table
 
 __all__ = ["CELL_PARAMETERS", "SWEEP_DEVICE", "SWEEP_OPTIONS", "cells_of", "check_grid",
@@ -47,11 +47,18 @@ CELL_PARAMETERS = {
     "delay_over_T": Parameter("float", 0.0, "label delay Δ as a fraction of T (negative: "
                               "early; rounded to a whole dt; beyond ±1 no input meets its "
                               "own label)", ge=-10.0, le=10.0),
+    "delay_origin": Parameter("str", "output", "where Δ = 0 sits: output (when the input's "
+                              "response reaches the output, L·τ_prop after its onset) or "
+                              "input (at its onset: the paper's literal Δ)",
+                              choices=("output", "input")),
     "tau_pot_over_T": Parameter("float", 50.0, "τ_pot / T for W and V (per-sample learning "
                                 "rate ≈ T/τ_pot)", gt=1.0),
     "tau_prop": Parameter("time", 10 * ms, "neuronal time constant", gt=0 * ms),
     "tau_dec": Parameter("time", 1200 * second, "passive decay of W and V", gt=0 * ms),
     "noise": Parameter("float", 0.0, "integration-noise amplitude (dimensionless)", ge=0.0),
+    "anneal_to": Parameter("float", 1.0, "plasticity at the end of training: the gate falls "
+                           "linearly from 1 to anneal_to over the last epoch (1: none)",
+                           gt=0.0, le=1.0),
     "dt": Parameter("time", 1 * ms, "integration step", gt=0 * ms),
 }
 

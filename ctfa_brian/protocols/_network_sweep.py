@@ -14,7 +14,7 @@ from ctfa_brian.guard import BlowUpError
 from ctfa_brian.network import Recording
 from ctfa_brian.parameters import Schedule, Training, format_time
 from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
-from ctfa_brian.protocols.runner import Parameter
+from ctfa_brian.protocols.spec import Parameter
 from ctfa_brian.training import Trainer
 
 __all__ = ["NETWORK_PARAMETERS", "SWEEP_DATASETS", "SWEEP_DEVICE", "check", "plot_sweep",

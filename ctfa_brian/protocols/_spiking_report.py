@@ -96,7 +96,7 @@ def _save(result, params, out_dir, protocol, rows, fig, seconds=("tau_pot", "tau
 # Overlap
 # ----------------------------------------------------------------------------------------
 def _overlap_summary(result, params):
-    from ctfa_brian.protocols.overlap import GATED_EARLY_MAX, GATED_LATE_MIN
+    from ctfa_brian.protocols.laws.overlap import GATED_EARLY_MAX, GATED_LATE_MIN
 
     T = params["sample_time"]
     d = np.asarray(result.delays / T)
@@ -182,7 +182,7 @@ def run_overlap(params, out_dir, delays):
 # Eligibility window
 # ----------------------------------------------------------------------------------------
 def _window_summary(result, params):
-    from ctfa_brian.protocols.eligibility_window import EARLY_MAX, FAR_MAX, LATE_MIN
+    from ctfa_brian.protocols.laws.window import EARLY_MAX, FAR_MAX, LATE_MIN
 
     d = np.asarray(result.delays / second)
     g = result.curves["gated"]
@@ -236,7 +236,7 @@ def _window_figure(result, params):
     """ΔW(d) of every spiking curve, trial mean ± s.e.m. on its law, Yagishita's delays."""
     from matplotlib.figure import Figure
 
-    from ctfa_brian.protocols.eligibility_window import (
+    from ctfa_brian.protocols.laws.window import (
         YAGISHITA_ABSENT,
         YAGISHITA_SIGNIFICANT,
         YAGISHITA_WINDOW,
@@ -271,7 +271,7 @@ def run_window(params, out_dir, delays, taus):
     result = window_spiking(params, delays, taus)
     results = _window_summary(result, params)
     rows = _table(result, "delay_s", lambda d: float(d / second), "dW")
-    from ctfa_brian.protocols.eligibility_window import WINDOW_SECONDS
+    from ctfa_brian.protocols.laws.window import WINDOW_SECONDS
 
     results["files"], write = _save(result, params, out_dir, "eligibility_window", rows,
                                     _window_figure(result, params), WINDOW_SECONDS)

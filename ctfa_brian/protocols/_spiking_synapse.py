@@ -207,7 +207,7 @@ def overlap_spiking(params, delays):
     import neo
     import quantities as pq
 
-    from ctfa_brian.protocols.overlap import gated_law, propagated_law, triangle_law
+    from ctfa_brian.protocols.laws.overlap import gated_law, propagated_law, triangle_law
     from ctfa_brian.spike_analysis import overlap_at_zero
 
     T, dt = params["sample_time"], params["dt"]
@@ -295,7 +295,7 @@ def window_spiking(params, delays, taus):
     SpikingCurves
         ``curves``: ``ungated`` and ``gated`` (first τ_elig) and ``gated_<k>`` for the others.
     """
-    from ctfa_brian.protocols.eligibility_window import pulse_train, window_law
+    from ctfa_brian.protocols.laws.window import pulse_train, window_law
 
     dt, P = params["dt"], params["pairing_duration"]
     dt_s = float(dt / second)

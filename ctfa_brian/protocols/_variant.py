@@ -9,7 +9,7 @@ their own ``variant`` parameter.
 from brian2 import Hz
 
 from ctfa_brian.parameters import NEURONS, VARIANTS
-from ctfa_brian.protocols.runner import Parameter
+from ctfa_brian.protocols.spec import Parameter
 
 __all__ = ["VARIANT_PARAMETERS", "model_fields"]
 

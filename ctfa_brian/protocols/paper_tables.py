@@ -29,7 +29,7 @@ from ctfa_brian.protocols._cells import (
     save_figure,
     status_counts,
 )
-from ctfa_brian.protocols.runner import Parameter
+from ctfa_brian.protocols.spec import Parameter
 from ctfa_brian.sweep import aggregate, run_sweep, write_table
 
 __all__ = ["DEVICE", "GRID", "GRID_KEYS", "NAME", "PAPER", "PARAMETERS", "check", "run"]
@@ -91,6 +91,7 @@ def _cells(params, grid):
                     tau_pot_over_T=float(preset["tau_pot"] / preset["sample_time"]),
                     tau_dec=preset["tau_dec"],
                     epochs=params["epochs"] or preset["epochs"], evaluate="curve",
+                    anneal_to=preset["anneal_to"],
                     device=params["device"], seed=params["seed"], n_seeds=params["n_seeds"])
         archs = [h.strip() for h in params[hidden_key].split(";") if h.strip()]
         cells.append((table, base, {"model": grid["model"], "hidden": tuple(archs)}))

@@ -31,7 +31,7 @@ from ctfa_brian.io import write_rows
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols._cells import save_figure
 from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
-from ctfa_brian.protocols.runner import Parameter
+from ctfa_brian.protocols.spec import Parameter
 
 __all__ = ["DEVICE", "NAME", "PARAMETERS", "check", "run"]
 
@@ -102,7 +102,7 @@ def _models(params):
 
 def _synapse_configs(params):
     """Validated parameters of the overlap and eligibility-window runs (both variants)."""
-    from ctfa_brian.protocols.runner import configure
+    from ctfa_brian.protocols.config import configure
 
     T = params["sample_time"]
     device = params["synapse_device"]
@@ -238,7 +238,7 @@ def _deviation(curve):
 
 def _summary(params, training, overlap, windows):
     from ctfa_brian.protocols._spiking_report import SEM_ALLOWANCE, check_against_law
-    from ctfa_brian.protocols.eligibility_window import EARLY_MAX, LATE_MIN
+    from ctfa_brian.protocols.laws.window import EARLY_MAX, LATE_MIN
 
     acc = {name: _accuracy(entry["runs"]) for name, entry in training.items()}
     gap = (None if acc["rate"]["mean"] is None or acc["spiking"]["mean"] is None

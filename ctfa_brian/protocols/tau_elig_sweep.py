@@ -25,7 +25,7 @@ from ctfa_brian.protocols._network_sweep import (
     write_traces,
 )
 from ctfa_brian.protocols._variant import model_fields
-from ctfa_brian.protocols.runner import Parameter
+from ctfa_brian.protocols.spec import Parameter
 
 __all__ = ["DEVICE", "NAME", "PARAMETERS", "check", "run"]
 

@@ -31,13 +31,8 @@ from ctfa_brian import equations as eq
 from ctfa_brian.guard import nonfinite
 from ctfa_brian.rules import get_rule
 
-__all__ = ["CTFANetwork", "Recording", "build_network", "initial_weights"]
+__all__ = ["CTFANetwork", "Recording", "initial_weights", "record_indices"]
 
-# Scheduling inside the 'groups' slot: summed updaters run at (target order - 1) = 0,
-# synapses at 0.5, neurons at 1 — so every derivative is taken from the state at t.
-_NEURON_ORDER = 1
-_SYNAPSE_ORDER = 0.5
-_TRACE_ORDER = 0.75
 
 
 @dataclass(frozen=True)
@@ -194,10 +189,11 @@ class CTFANetwork:
             _all_to_all(syn, source.N, self.layers[l - 1].N)
             syn.v = v0.T.ravel()  # stored (d_l, d_src); synapses run source-major
             self.feedback.append(syn)
+        self._add_bounds(period)
         objects = [self.input, *self.layers, *self.forward, *self.feedback]
         if model.loss == "cross_entropy":
             self.normaliser = NeuronGroup(1, eq.NORMALISER, name="normaliser", namespace={},
-                                          dt=schedule.dt, order=_NEURON_ORDER)
+                                          dt=schedule.dt, order=eq.NEURON_ORDER)
             self.softmax = Synapses(self.output, self.normaliser, self._softmax_sum,
                                     name="softmax", namespace={}, dt=schedule.dt)
             self.softmax.connect()
@@ -214,12 +210,13 @@ class CTFANetwork:
         groups = {g.name: g for g in objects if hasattr(g, "name")}
         for gname, idx in self.recording.neurons.items():
             group = self._lookup(groups, gname, self.layers)
-            self.monitors[gname] = StateMonitor(group, ["z", "eps"], record=_idx(idx, group.N),
+            self.monitors[gname] = StateMonitor(group, ["z", "eps"],
+                                                record=record_indices(idx, group.N),
                                                 dt=self.recording.dt, name=f"rec_{gname}")
         for sname, idx in self.recording.synapses.items():
             syn = self._lookup(groups, sname, self.forward + self.feedback)
             var = "w" if sname.startswith("W") else "v"
-            self.monitors[sname] = StateMonitor(syn, var, record=_idx(idx, len(syn)),
+            self.monitors[sname] = StateMonitor(syn, var, record=record_indices(idx, len(syn)),
                                                 dt=self.recording.dt, name=f"rec_{sname}")
         objects.extend(self.monitors.values())
         objects.extend(self._extra_monitors(groups))
@@ -232,6 +229,17 @@ class CTFANetwork:
 
             self.network.add(runtime_guard(self.network, self.guarded, period))
 
+    def _add_bounds(self, period):
+        """Clip W, plastic V and the biases to ±w_max at the end of every period."""
+        for group in self.layers:
+            group.run_regularly(eq.BOUND_BIAS, dt=period, when="end", name=f"{group.name}_bound")
+        for syn in self.forward:
+            syn.run_regularly(eq.BOUND_FORWARD, dt=period, when="end", name=f"{syn.name}_bound")
+        if self.rule.plastic:
+            for syn in self.feedback:
+                syn.run_regularly(eq.BOUND_FEEDBACK, dt=period, when="end",
+                                  name=f"{syn.name}_bound")
+
     # --- what the variants build differently ----------------------------------------------
     def _make_input(self, presentation):
         return NeuronGroup(self.sizes[0], eq.INPUT_NEURON, name="input",
@@ -242,7 +250,7 @@ class CTFANetwork:
         eqs = (eq.output_layer(self.model.loss, noise=noisy) if output
                else eq.hidden_layer(self.model.activation, noise=noisy))
         return NeuronGroup(self.sizes[l], eqs, method="euler", name=name, namespace=namespace,
-                           order=_NEURON_ORDER, dt=self.schedule.dt)
+                           order=eq.NEURON_ORDER, dt=self.schedule.dt)
 
     def _layer_constants(self):
         """Values of the layers' ``(shared, constant)`` variables (τ_elig exists in every
@@ -255,18 +263,18 @@ class CTFANetwork:
         if self.rule.tied and l > 1:
             eqs = eqs + eq.Equations(eq.TIED_FEEDBACK)
         return Synapses(pre, post, eqs, method="euler", name=f"W{l}", namespace={},
-                        order=_SYNAPSE_ORDER, dt=self.schedule.dt)
+                        order=eq.SYNAPSE_ORDER, dt=self.schedule.dt)
 
     def _after_forward(self, syn):
         if self.model.tau_elig is not None:
             # after W's update (0.5), before the neurons (1): E(t+dt) from z(t)
             syn.run_regularly(eq.eligibility_update(self.model.eligibility), when="groups",
-                              order=_TRACE_ORDER, name=f"{syn.name}_eligibility")
+                              order=eq.TRACE_ORDER, name=f"{syn.name}_eligibility")
 
     def _make_feedback(self, name, source, target):
         eqs = eq.feedback_plastic(self.model.kp_form) if self.rule.plastic else eq.FEEDBACK_FIXED
         return Synapses(source, target, eqs, method="euler", name=name, namespace={},
-                        order=_SYNAPSE_ORDER, dt=self.schedule.dt)
+                        order=eq.SYNAPSE_ORDER, dt=self.schedule.dt)
 
     def _make_readout(self, period):
         return StateMonitor(self.output, "z", record=True, dt=period, when="start",
@@ -376,20 +384,11 @@ class CTFANetwork:
         return np.asarray(self.readout.z).T[1:self.n_periods + 1]
 
 
-def _idx(idx, n):
+def record_indices(idx, n):
+    """``"all"`` → every index of a group of ``n``; otherwise the given indices, checked."""
     if isinstance(idx, str) and idx == "all":
         return np.arange(n)
     idx = np.atleast_1d(np.asarray(idx, dtype=int))
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise ValueError(f"recording indices {idx.tolist()} out of range for a group of {n}")
     return idx
-
-
-def build_network(sizes, model, schedule, presentation, **kwargs):
-    """The network of ``model.variant``: `CTFANetwork` (rate) or
-    `ctfa_brian.spiking_network.SpikingCTFANetwork` (spiking); same arguments."""
-    if model.variant == "spiking":
-        from ctfa_brian.spiking_network import SpikingCTFANetwork
-
-        return SpikingCTFANetwork(sizes, model, schedule, presentation, **kwargs)
-    return CTFANetwork(sizes, model, schedule, presentation, **kwargs)

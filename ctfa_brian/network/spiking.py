@@ -1,7 +1,7 @@
 """Assembly of the spiking variant: the same layers, rules and stimulus as `CTFANetwork`, with
 spiking neurons, spike traces and signed error spikes (`ctfa_brian.spiking_equations`).
 
-`SpikingCTFANetwork` has the interface of `ctfa_brian.network.CTFANetwork` (``run``,
+`SpikingCTFANetwork` has the interface of `ctfa_brian.network.rate.CTFANetwork` (``run``,
 ``run_values``, ``weights``, ``readout_values``), so `ctfa_brian.training.Trainer`, the CLI and
 the protocols run either variant; ``ModelParameters(variant="spiking")`` is the one switch.
 Everything a sweep changes is still a ``(shared, constant)`` variable or a TimedArray — now
@@ -17,7 +17,8 @@ import numpy as np
 from brian2 import EventMonitor, NeuronGroup, SpikeMonitor, StateMonitor, Synapses
 
 from ctfa_brian import spiking_equations as seq
-from ctfa_brian.network import _NEURON_ORDER, CTFANetwork, _idx
+from ctfa_brian.equations import NEURON_ORDER
+from ctfa_brian.network.rate import CTFANetwork, record_indices
 
 __all__ = ["SpikingCTFANetwork"]
 
@@ -77,7 +78,7 @@ class SpikingCTFANetwork(CTFANetwork):
             namespace.update(period_steps=self.period_steps, window_steps=self.window_steps)
         group = NeuronGroup(self.sizes[l], eqs, threshold=threshold, reset=reset,
                             refractory=refractory, events=events, method="euler", name=name,
-                            namespace=namespace, order=_NEURON_ORDER, dt=self.schedule.dt)
+                            namespace=namespace, order=NEURON_ORDER, dt=self.schedule.dt)
         # The error spikes of a step reach the trace eps before the synapses read it, as the
         # rate variant's Euler step has ε(t + dt) include the drive at t.
         for event, code in on_event.items():
@@ -131,7 +132,7 @@ class SpikingCTFANetwork(CTFANetwork):
         for gname, idx in self.recording.spikes.items():
             group = self._lookup(groups, gname, allowed)
             counts_only = isinstance(idx, str) and idx == "count"
-            indices = np.arange(group.N) if counts_only else _idx(idx, group.N)
+            indices = np.arange(group.N) if counts_only else record_indices(idx, group.N)
             events = ["spike"] + [e for e in ("neg", "err_pos", "err_neg") if e in group.events]
             # a contiguous range is monitored as a subgroup: the binary records nothing else
             first, last = int(indices.min()), int(indices.max()) + 1

@@ -18,16 +18,16 @@ from ctfa_brian.protocols import (
     load_protocol_file,
     run_protocol,
 )
-from ctfa_brian.protocols.overlap import (
+from ctfa_brian.protocols.laws.overlap import (
     GATED_EARLY_MAX,
     GATED_LATE_MIN,
     eq1_law,
     eq4_law,
     gated_law,
     propagated_law,
-    simulate,
     triangle_law,
 )
+from ctfa_brian.protocols.overlap import simulate
 
 OVERLAP_TOML = Path(__file__).resolve().parents[1] / "protocols" / "overlap.toml"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
