@@ -2,7 +2,8 @@
 
 For every τ_pot/T and every combination of the two remedies — label smoothing (a restoring
 force on the logits) and the label delay counted from the output's response (no mismatched
-error while the output still shows the previous sample) — train once (kp, T = 200 ms, 3
+error while the output still shows the previous sample) — without the weight bound, and with
+all three (the defaults: w_max = 10), train once (kp, T = 200 ms, 3
 epochs, final frozen test accuracy) and mark runs that blew up. One compiled project per
 architecture: the smoothing and the delay go in through ``run_args``.
 
@@ -20,11 +21,15 @@ from pathlib import Path
 import numpy as np
 
 RATIOS = (2, 5, 10, 20, 50, 100)
-#: (label, label_smoothing, label delay counted from the input's onset instead of the output)
-REMEDIES = (("one-hot, Δ from input onset", 0.0, True),
-            ("smoothing 0.1, Δ from input onset", 0.1, True),
-            ("one-hot, Δ from output response", 0.0, False),
-            ("smoothing 0.1, Δ from output (default)", 0.1, False))
+#: No bound on the weights (ModelParameters.w_max).
+UNBOUNDED = 1e300
+#: (label, label_smoothing, label delay counted from the input's onset instead of the output,
+#: w_max)
+REMEDIES = (("one-hot, Δ from input onset", 0.0, True, UNBOUNDED),
+            ("smoothing 0.1, Δ from input onset", 0.1, True, UNBOUNDED),
+            ("one-hot, Δ from output response", 0.0, False, UNBOUNDED),
+            ("smoothing 0.1, Δ from output, no bound", 0.1, False, UNBOUNDED),
+            ("smoothing, Δ from output, w_max 10 (default)", 0.1, False, 10.0))
 
 
 def _run_architecture(args):
@@ -41,12 +46,12 @@ def _run_architecture(args):
                       Training(epochs=epochs, evaluate="final"), device="cpp_standalone")
     offset = schedule.label_offset(model)
     rows = []
-    for label, smoothing, from_input in REMEDIES:
+    for label, smoothing, from_input, w_max in REMEDIES:
         for ratio in RATIOS:
             tau = ratio * T
             try:
                 r = trainer.run(tau_pot_w=tau, tau_pot_v=tau, label_smoothing=smoothing,
-                                delay=-offset if from_input else 0 * ms)
+                                w_max=w_max, delay=-offset if from_input else 0 * ms)
                 status, acc = "ok", r.test_accuracy
                 zmax = float(np.max(np.abs(r.readout)))
             except BlowUpError as err:
@@ -66,7 +71,7 @@ def _plot(rows, path):
     archs = list(dict.fromkeys(r["hidden"] for r in rows))
     fig = Figure(figsize=(5.2 * len(archs), 3.8), layout="constrained")
     for ax, arch in zip(np.atleast_1d(fig.subplots(1, len(archs), sharey=True)), archs):
-        for k, (label, _, _) in enumerate(REMEDIES):
+        for k, (label, *_) in enumerate(REMEDIES):
             sel = [r for r in rows if r["hidden"] == arch and r["remedy"] == label]
             x = [r["tau_pot_over_T"] for r in sel]
             y = [r["test_accuracy"] for r in sel]

@@ -100,7 +100,7 @@ def build_parser():
     """Return the `argparse.ArgumentParser` of the ``ctfa`` command."""
     import ctfa_brian
     from ctfa_brian.datasets import DATASETS
-    from ctfa_brian.device import DEVICES
+    from ctfa_brian.device import DEFAULT, DEVICES
     from ctfa_brian.parameters import (
         ACTIVATIONS,
         DELAY_ORIGINS,
@@ -230,7 +230,7 @@ def build_parser():
                      help="test evaluations per epoch (default: %(default)s)")
     run.add_argument("--seed", type=int, default=training.seed, metavar="N",
                      help="seed of weights, sample order and noise (default: %(default)s)")
-    run.add_argument("--device", choices=DEVICES, default="cpp_standalone",
+    run.add_argument("--device", choices=DEVICES, default=DEFAULT,
                      help="Brian2 device (default: %(default)s)")
     run.add_argument("--record", action="store_true",
                      help=f"record the first {RECORD_FIRST} neurons (z, eps) of every layer "

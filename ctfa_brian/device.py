@@ -18,12 +18,23 @@ import tempfile
 from brian2 import get_device, prefs, set_device
 from brian2.utils.logger import get_logger
 
-__all__ = ["DEVICES", "cache_root", "default_project_dir", "is_standalone", "select"]
+__all__ = ["DEFAULT", "DEVICES", "NETWORK_DEVICES", "RUNTIME_DEFAULT", "cache_root",
+           "default_project_dir", "is_standalone", "select"]
 
 logger = get_logger(__name__)
 
-#: ``runtime`` is Brian's runtime mode with Cython code generation.
+#: The names as Brian2 uses them: ``runtime`` is its runtime device with the code generation
+#: target it picks itself (``auto``: Cython where a compiler works, else NumPy); ``cython``
+#: and ``numpy`` are the runtime device with that target; the others are standalone devices.
 DEVICES = ("runtime", "cython", "numpy", "cpp_standalone", "cuda_standalone")
+#: The devices a network (a `Trainer`, a sweep cell) may run on.
+NETWORK_DEVICES = ("cpp_standalone", "runtime", "cython", "numpy")
+#: The device of a network unless one is given (`Trainer`, ``ctfa train``, the sweeps): the
+#: project is compiled once and every further run only starts the binary.
+DEFAULT = "cpp_standalone"
+#: The device of the single-synapse protocols unless one is given: their circuits are small
+#: and run once, so compiling would cost more than it saves.
+RUNTIME_DEFAULT = "numpy"
 
 _FAST_MATH = "-ffast-math"
 
@@ -70,14 +81,15 @@ def _run_command():
     return [setsid, "./main"] if setsid else "./main"
 
 
-def select(name="runtime", directory=None, threads=0):
+def select(name=DEFAULT, directory=None, threads=0):
     """Activate Brian2 device ``name``; the only function in the package that calls set_device.
 
     Parameters
     ----------
     name : str
-        ``runtime``/``cython`` (runtime, Cython code generation), ``numpy`` (runtime, pure
-        NumPy), ``cpp_standalone`` or ``cuda_standalone`` (needs the ``cuda`` extra).
+        ``runtime`` (Brian's runtime device, target ``auto``), ``cython``, ``numpy`` (the
+        runtime device with that target), ``cpp_standalone`` or ``cuda_standalone`` (needs the
+        ``cuda`` extra).
     directory : str, optional
         Project directory for standalone devices.
     threads : int
@@ -86,7 +98,7 @@ def select(name="runtime", directory=None, threads=0):
     if name not in DEVICES:
         raise ValueError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}")
     if name in ("runtime", "cython", "numpy"):
-        prefs.codegen.target = "numpy" if name == "numpy" else "cython"
+        prefs.codegen.target = "auto" if name == "runtime" else name
         set_device("runtime")
         return get_device()
     if name == "cuda_standalone":

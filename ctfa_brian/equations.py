@@ -14,8 +14,9 @@ error unit ``eps`` (a one-to-one pairing of two populations). Forward synapses W
               + \\frac{z_{l-1}\\epsilon_l^\\top}{\\tau^W_{pot}}\\right)
 
 with a_l = W_l^T z_{l-1} (a summed variable), m_l the modulatory drive (V ε from above, or the
-output error ∂L/∂z_L at the output layer) and g(t) ∈ {0, 1} the plasticity gate: 0 during
-frozen evaluation, where the error is clamped to zero and W, V stop changing.
+output error ∂L/∂z_L at the output layer) and g(t) ∈ [0, 1] the plasticity gate: 0 during
+frozen evaluation, where the error is clamped to zero and W, V stop changing; 1 while
+training, falling towards ``Training.anneal_to`` over the last epoch.
 The bias b is the weight from a unit of constant rate 1, learned by the same rule.
 
 Signs: with e = z_L − y both the W and the V updates carry a minus sign, so the dynamics

@@ -30,7 +30,8 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian.parameters import to_jsonable
 
-__all__ = ["atomic_path", "make_manifest", "parse_quantity", "write_results", "write_rows"]
+__all__ = ["atomic_path", "make_manifest", "parse_quantity", "save_figure", "write_results",
+           "write_rows"]
 
 logger = get_logger(__name__)
 
@@ -165,6 +166,13 @@ def atomic_path(path):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save_figure(fig, path, dpi=120):
+    """Write the Matplotlib figure ``fig`` to ``path`` as PNG, atomically; return the path."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    return path
 
 
 def _write_json(path, data):

@@ -158,8 +158,9 @@ class Trainer:
     model : ModelParameters
     schedule : Schedule
     training : Training
-    device : str
-        ``runtime`` (Cython), ``numpy``, ``cpp_standalone`` (see `ctfa_brian.device`).
+    device : str, optional
+        One of `ctfa_brian.device.NETWORK_DEVICES` (Brian2's names: ``runtime`` picks its own
+        code generation target); default `ctfa_brian.device.DEFAULT`, ``cpp_standalone``.
     directory : str, optional
         Standalone project directory (default: a cache directory keyed by the structure).
     recording : Recording, optional
@@ -171,13 +172,14 @@ class Trainer:
         OpenMP threads for cpp_standalone (0, the default: one thread, no OpenMP).
     """
 
-    def __init__(self, dataset, model=None, schedule=None, training=None, device="runtime",
+    def __init__(self, dataset, model=None, schedule=None, training=None, device=None,
                  directory=None, recording=None, report=None, threads=0):
         self.dataset = dataset
         self.model = model or ModelParameters()
         self.schedule = schedule or Schedule()
         self.training = training or Training()
         self.schedule.check_against(self.model)
+        device = devices.DEFAULT if device is None else device
         self.device_name = device
         self.recording = recording or Recording()
         self.report = report
@@ -399,6 +401,6 @@ class Trainer:
         return self._net
 
 
-def train(dataset, model=None, schedule=None, training=None, device="runtime", recording=None):
+def train(dataset, model=None, schedule=None, training=None, device=None, recording=None):
     """Build, train and evaluate once (shortcut for ``Trainer(...).run()``)."""
     return Trainer(dataset, model, schedule, training, device, recording=recording).run()

@@ -64,7 +64,7 @@ def _analysis_figures(block, out, args):
     import quantities as pq
     from matplotlib.figure import Figure
 
-    from ctfa_brian.io import atomic_path
+    from ctfa_brian.io import save_figure
     from ctfa_brian.plotting import plot_raster, plot_rates
     from ctfa_brian.spike_analysis import firing_rates, populations
 
@@ -89,7 +89,5 @@ def _analysis_figures(block, out, args):
                 plot_rates(rates, ax=ax)
             ax.set_title(f"{key[0]} ({key[1]})", fontsize=9)
         fig.suptitle(f"{segment.name}: {kind}", fontsize=10)
-        with atomic_path(out / f"{kind}.png") as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-        paths[kind] = out / f"{kind}.png"
+        paths[kind] = save_figure(fig, out / f"{kind}.png", dpi=110)
     return paths

@@ -204,7 +204,7 @@ def _save(out, trainer, result, manifest, status="ok", message=None):
 def _plot(path, result, status="ok"):
     from matplotlib.figure import Figure
 
-    from ctfa_brian.io import atomic_path
+    from ctfa_brian.io import save_figure
     from ctfa_brian.plotting import plot_learning_curve
 
     fig = Figure(figsize=(5, 3.5), layout="constrained")
@@ -212,9 +212,7 @@ def _plot(path, result, status="ok"):
     titles = {"ok": f"test accuracy {result.test_accuracy:.3f}",
               "blown_up": "stopped early (blew up)", "interrupted": "stopped early (interrupted)"}
     ax.set_title(titles.get(status, status))
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def main(args, argv):

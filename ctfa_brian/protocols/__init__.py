@@ -1,8 +1,10 @@
 """Protocols: small, fully specified experiments run from a TOML file (``ctfa run FILE``).
 
 Each protocol is a module here (`ctfa_brian.protocols.overlap`, ...) with ``NAME``,
-``PARAMETERS`` and ``run``; `ctfa_brian.protocols.runner` reads and validates the file and
-writes the results. See ``docs/protocols/README.md``.
+``PARAMETERS`` and ``run``, listed in the registry `ctfa_brian.protocols.config.PROTOCOLS`;
+`ctfa_brian.protocols.config` reads and validates a file, `ctfa_brian.protocols.runner` runs
+it and writes the results. The laws are in `ctfa_brian.protocols.laws` (NumPy only). See
+``docs/protocols/README.md``.
 
 Example
 -------

@@ -10,6 +10,8 @@ every cell shares, its ``[grid]`` the axes. `run_grid` expands the grid, runs it
 from brian2 import ms, second
 
 from ctfa_brian.cells import CELL_KEYS, _timing, parse_hidden
+from ctfa_brian.device import DEFAULT, NETWORK_DEVICES
+from ctfa_brian.io import save_figure
 from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
 from ctfa_brian.protocols.spec import Parameter
 from ctfa_brian.sweep import check_scheduler, expand_grid, run_sweep, write_table
@@ -74,9 +76,9 @@ SWEEP_OPTIONS = {
 }
 
 #: Devices a sweep can run its cells on.
-SWEEP_DEVICE = Parameter("str", "cpp_standalone", "Brian2 device (cpp_standalone compiles "
+SWEEP_DEVICE = Parameter("str", DEFAULT, "Brian2 device (cpp_standalone compiles "
                          "once per structure for the whole sweep)",
-                         choices=("cpp_standalone", "runtime", "cython", "numpy"))
+                         choices=NETWORK_DEVICES)
 
 
 def sweep_parameters(**defaults):
@@ -195,10 +197,3 @@ def plot_lines(ax, summary, x_key, series_keys=(), x_of=float, y_key="mean", err
     return ax
 
 
-def save_figure(fig, path):
-    """Save ``fig`` to ``path`` atomically; return the path."""
-    from ctfa_brian.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
-    return path

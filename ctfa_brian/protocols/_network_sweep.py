@@ -10,6 +10,7 @@ import csv
 import numpy as np
 from brian2 import ms, second
 
+from ctfa_brian.device import DEFAULT, NETWORK_DEVICES
 from ctfa_brian.guard import BlowUpError
 from ctfa_brian.network import Recording
 from ctfa_brian.parameters import Schedule, Training, format_time
@@ -42,9 +43,8 @@ NETWORK_PARAMETERS = {
 }
 
 #: Devices a network sweep can run on.
-SWEEP_DEVICE = Parameter("str", "cpp_standalone", "Brian2 device (cpp_standalone compiles once "
-                         "per dataset for the whole sweep)",
-                         choices=("cpp_standalone", "runtime", "cython", "numpy"))
+SWEEP_DEVICE = Parameter("str", DEFAULT, "Brian2 device (cpp_standalone compiles once per "
+                         "dataset for the whole sweep)", choices=NETWORK_DEVICES)
 
 
 #: Datasets a network sweep can use (offline, no path needed).

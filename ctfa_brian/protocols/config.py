@@ -39,7 +39,7 @@ class ProtocolConfig:
     Attributes
     ----------
     name : str
-        The protocol's ``NAME``.
+        The protocol's ``NAME`` (for one of your own: its file or module, as given).
     parameters : dict
         Every parameter of the protocol (and `COMMON_PARAMETERS`), validated and completed:
         times are `Quantity`, lists are tuples.
@@ -67,19 +67,58 @@ def available_protocols():
 def get_protocol(name):
     """Import and return the protocol module called ``name``.
 
+    ``name`` is a key of `PROTOCOLS`; or the path of a Python file of your own (``….py``; a
+    protocol file's relative path counts from the file's folder); or an importable module
+    (``mylab.protocols.pairing``). See docs/adding_a_protocol.md.
+
     Raises
     ------
     ValueError
-        If there is no such protocol; the message lists the known ones.
+        If there is no such protocol (the message lists the known ones) or the module lacks
+        ``NAME``, ``PARAMETERS`` or ``run``.
     """
     known = available_protocols()
-    if not isinstance(name, str) or name not in known:
+    if not isinstance(name, str) or not name.strip():
         raise ValueError(f"unknown protocol {name!r}; known protocols: {', '.join(known)}")
-    module = importlib.import_module(PROTOCOLS[name])
+    if name in PROTOCOLS:
+        module = importlib.import_module(PROTOCOLS[name])
+    elif name.endswith(".py"):
+        module = _load_file(name, known)
+    elif "." in name:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as err:
+            raise ValueError(f"protocol {name!r} cannot be imported ({err}); known "
+                             f"protocols: {', '.join(known)}") from None
+    else:
+        raise ValueError(f"unknown protocol {name!r}; known protocols: {', '.join(known)} "
+                         "(or the path of a .py file, or an importable module)")
     for attribute in ("NAME", "PARAMETERS", "run"):
         if not hasattr(module, attribute):
             raise ValueError(f"protocol module {module.__name__} lacks {attribute}")
     return module
+
+
+def _load_file(path, known):
+    """The protocol module in the Python file ``path`` (loaded once per process)."""
+    import importlib.util
+    import sys
+
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ValueError(f"protocol {str(path)!r}: no such file; known protocols: "
+                         f"{', '.join(known)}")
+    key = f"ctfa_user_protocol_{abs(hash(str(path)))}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception:
+            del sys.modules[key]
+            raise
+    return sys.modules[key]
 
 
 def _spec(module):
@@ -218,7 +257,9 @@ def configure(name, parameters=None, overrides=(), source=None, grid=None, grid_
     if hasattr(module, "check"):
         values = (module.check(dict(values), grid) if hasattr(module, "GRID")
                   else module.check(dict(values)))
-    return ProtocolConfig(name=module.NAME, parameters=values, source=source,
+    # a registered protocol by its NAME; one of your own by where it is (file or module)
+    return ProtocolConfig(name=module.NAME if name in PROTOCOLS else name, parameters=values,
+                          source=source,
                           overrides=overrides + tuple(f"grid {g}" for g in grid_overrides),
                           grid=grid)
 
@@ -265,5 +306,8 @@ def load_protocol_file(path, overrides=(), grid_overrides=()):
     grid = data.get("grid", {})
     if not isinstance(grid, dict):
         raise ValueError(f"{str(path)!r}: 'grid' must be a table ([grid])")
-    return configure(data["protocol"], parameters, overrides, source=str(path), grid=grid,
+    name = data["protocol"]
+    if isinstance(name, str) and name.endswith(".py"):  # a file of your own, next to this one
+        name = str((path.parent / name).resolve())
+    return configure(name, parameters, overrides, source=str(path), grid=grid,
                      grid_overrides=grid_overrides)

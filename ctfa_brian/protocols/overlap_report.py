@@ -2,7 +2,6 @@
 Neo traces of a simulated `ctfa_brian.protocols.overlap.Sweep`.
 """
 
-import csv
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,7 @@ from brian2 import (
 )
 from brian2.utils.logger import get_logger
 
-from ctfa_brian.io import atomic_path
+from ctfa_brian.io import save_figure, write_rows
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols.laws.overlap import (
     GATED_EARLY_MAX,
@@ -202,11 +201,7 @@ def _table_rows(sweep):
 def write_table(sweep, path):
     """Write every curve as rows of ``path`` (CSV; units in the column names)."""
     rows = _table_rows(sweep)
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_rows(rows, path)
 
 
 def plot(sweep, path):
@@ -266,9 +261,7 @@ def plot(sweep, path):
         ax.set_xlabel("error delay Δ / T")
     fig.suptitle(f"Weight change vs input–error delay (T = {format_time(T)}; points: Brian2, "
                  "lines: laws)", fontsize=10)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def traces_block(sweep, params):

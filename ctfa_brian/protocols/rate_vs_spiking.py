@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import Hz, ms, second
 
+from ctfa_brian import device as devices
 from ctfa_brian.io import write_rows
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols._cells import save_figure
@@ -37,8 +38,8 @@ __all__ = ["DEVICE", "NAME", "PARAMETERS", "check", "run"]
 
 NAME = "rate_vs_spiking"
 
-DEVICE = Parameter("str", "cpp_standalone", "Brian2 device of the training runs",
-                   choices=("cpp_standalone", "runtime", "cython", "numpy"))
+DEVICE = Parameter("str", devices.DEFAULT, "Brian2 device of the training runs",
+                   choices=devices.NETWORK_DEVICES)
 
 PARAMETERS = {
     "dataset": Parameter("str", "circles", "dataset (offline)", choices=("circles", "digits")),

@@ -13,6 +13,7 @@ import numpy as np
 from brian2 import Quantity, second
 from brian2.units.fundamentalunits import have_same_dimensions
 
+from ctfa_brian.device import RUNTIME_DEFAULT
 from ctfa_brian.io import parse_quantity
 from ctfa_brian.parameters import format_time
 
@@ -86,7 +87,8 @@ class Parameter:
 COMMON_PARAMETERS = {
     "seed": Parameter("int", 0, "seed of anything random (recorded in the manifest)", ge=0,
                       lt=2**32 - 1000),  # seed + n_seeds stays a NumPy seed
-    "device": Parameter("str", "numpy", "Brian2 runtime code generation target",
+    "device": Parameter("str", RUNTIME_DEFAULT, "Brian2 runtime device: numpy, cython or "
+                        "runtime (Brian's own choice of target)",
                         choices=("numpy", "cython", "runtime")),
 }
 

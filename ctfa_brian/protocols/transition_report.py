@@ -3,7 +3,6 @@ table.csv, the figure and the Neo traces of a simulated
 `ctfa_brian.protocols.frequency_transition.Transition`.
 """
 
-import csv
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,7 @@ from brian2 import (
 )
 from brian2.utils.logger import get_logger
 
-from ctfa_brian.io import atomic_path
+from ctfa_brian.io import save_figure, write_rows
 from ctfa_brian.parameters import format_time
 
 logger = get_logger(__name__)
@@ -187,21 +186,13 @@ def _summary(result, params):
 
 def write_table(result, path):
     """Write one row per condition and trial (CSV; ΔW dimensionless, law = expected ΔW)."""
-    fields = ["condition", "f1_hz", "f2_hz", "mode", "trial", "dw", "dw_law", "dw_invariant",
-              "dw_invariant_law"]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        for c, (a, b) in enumerate(result.conditions):
-            for k in range(result.dw.shape[1]):
-                writer.writerow({
-                    "condition": _label(a, b), "f1_hz": f"{a:g}", "f2_hz": f"{b:g}",
-                    "mode": result.mode, "trial": k,
-                    "dw": f"{result.dw[c, k]:.10g}", "dw_law": f"{result.law[c]:.10g}",
-                    "dw_invariant": f"{result.dw_invariant[c, k]:.10g}",
-                    "dw_invariant_law": f"{result.law_invariant[c]:.10g}",
-                })
-    return path
+    rows = [{"condition": _label(a, b), "f1_hz": f"{a:g}", "f2_hz": f"{b:g}",
+             "mode": result.mode, "trial": k,
+             "dw": f"{result.dw[c, k]:.10g}", "dw_law": f"{result.law[c]:.10g}",
+             "dw_invariant": f"{result.dw_invariant[c, k]:.10g}",
+             "dw_invariant_law": f"{result.law_invariant[c]:.10g}"}
+            for c, (a, b) in enumerate(result.conditions) for k in range(result.dw.shape[1])]
+    return write_rows(rows, path)
 
 
 def plot(result, params, path):
@@ -266,9 +257,7 @@ def plot(result, params, path):
                  f"theta cycle ({result.mode}; {params['n_trials']} trials; τ_fast = "
                  f"{format_time(params['tau_fast'])}, τ_slow = {format_time(params['tau_slow'])}"
                  f", gate {format_time(params['gate_width'])})", fontsize=10)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def traces_block(result, params):

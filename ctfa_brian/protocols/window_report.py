@@ -3,7 +3,6 @@ table.csv, the figure and the Neo traces of a simulated
 `ctfa_brian.protocols.eligibility_window.Window`.
 """
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from brian2 import (
 )
 from brian2.utils.logger import get_logger
 
-from ctfa_brian.io import atomic_path
+from ctfa_brian.io import save_figure, write_rows
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols.laws.window import (
     EARLY_MAX,
@@ -216,11 +215,7 @@ def write_table(window, path):
                 "dw_normalised": f"{dw[k] / (norm if c <= 1 else own):.8g}",
                 "dw_law": f"{law[k]:.10g}",
             })
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_rows(rows, path)
 
 
 def plot(window, params, path, data_fit=None):
@@ -310,9 +305,7 @@ def plot(window, params, path, data_fit=None):
         ax_data.legend(fontsize=7)
     fig.suptitle("Eligibility window: ΔW vs delay of a modulatory burst after a 1 s pairing"
                  if abs(P - 1) < 1e-12 else "Eligibility window: ΔW vs burst delay", fontsize=10)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def traces_block(window, params):
