@@ -1,8 +1,8 @@
 """Recordings as Neo objects: export, save and load.
 
-Recorded traces go to a `neo.Block` (`recordings_to_neo`), stored with Neo's ``NixIO`` when
-`nixio <https://pypi.org/project/nixio/>`_ is installed (``.nix``) and with ``PickleIO``
-otherwise (``.pkl``). Brian2 quantities become `quantities` objects only in this module.
+Recorded traces go to a `neo.Block` (`recordings_to_neo` for a training run; `protocol_block`,
+`trace_signal` and `spike_train` for the protocols), stored with Neo's ``NixIO`` (``.nix``;
+pickles are refused). Brian2 quantities become `quantities` objects only in this module.
 Parameters are block annotations with the unit in the key (``delay_ms``, ``tau_pot_w_s``).
 """
 
@@ -15,9 +15,9 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian.io import atomic_path
 
-__all__ = ["load_neo", "neo_suffix", "protocol_annotations", "recordings_to_neo",
-           "results_to_neo", "save_neo", "spiketrains_from_spikes",
-           "segment_from_result"]
+__all__ = ["load_neo", "neo_segment", "neo_suffix", "protocol_annotations", "protocol_block",
+           "recordings_to_neo", "results_to_neo", "save_neo", "segment_from_result",
+           "spike_train", "spiketrains_from_spikes", "trace_signal"]
 
 logger = get_logger(__name__)
 
@@ -76,6 +76,62 @@ def protocol_annotations(params, seconds=_SLOW_TIMES, **extra):
         elif value is not None:
             out[key] = value
     return out
+
+
+def trace_signal(name, values, t_start, sampling_period, channels=None, **annotations):
+    """One dimensionless `neo.AnalogSignal` named ``name``.
+
+    ``values`` has shape (n_channels, n_times); ``t_start`` and ``sampling_period`` are Brian2
+    times; ``channels`` are its ``array_annotations`` (one entry per channel); ``annotations``
+    go on the signal.
+    """
+    import neo
+    import quantities as pq
+
+    return neo.AnalogSignal(np.asarray(values, float).T, units=pq.dimensionless,
+                            sampling_period=float(sampling_period / ms) * pq.ms,
+                            t_start=float(t_start / ms) * pq.ms, name=name,
+                            array_annotations=dict(channels or {}), **annotations)
+
+
+def spike_train(times, t_stop, name, t_start=0 * ms, **annotations):
+    """A `neo.SpikeTrain` of the Brian2 ``times`` (in ms) up to ``t_stop``."""
+    import neo
+    import quantities as pq
+
+    return neo.SpikeTrain(np.asarray(times / ms), units=pq.ms,
+                          t_start=float(t_start / ms) * pq.ms,
+                          t_stop=float(t_stop / ms) * pq.ms, name=name, **annotations)
+
+
+def protocol_block(protocol, params, description, signals=(), spiketrains=(), segment=None,
+                   seconds=_SLOW_TIMES, segments=None, name=None, **extra):
+    """A protocol's `neo.Block` (named ``name``, default ``"ctfa_brian <protocol>"``).
+
+    It holds ``segments`` (made with `segment`) or else one Segment (named ``segment``, default
+    the protocol's name) with ``signals`` and ``spiketrains``; the block annotations come from
+    `protocol_annotations` (``protocol=`` and ``extra`` first).
+    """
+    import neo
+
+    block = neo.Block(name=name or f"ctfa_brian {protocol}", description=description,
+                      **protocol_annotations(params, seconds=seconds, protocol=protocol,
+                                             **extra))
+    if segments is None:
+        segments = [neo_segment(segment or protocol, signals, spiketrains)]
+    block.segments.extend(segments)
+    block.check_relationships()
+    return block
+
+
+def neo_segment(name, signals=(), spiketrains=(), **annotations):
+    """A `neo.Segment` with ``signals`` (AnalogSignals) and ``spiketrains``."""
+    import neo
+
+    seg = neo.Segment(name=name, **annotations)
+    seg.analogsignals.extend(signals)
+    seg.spiketrains.extend(spiketrains)
+    return seg
 
 
 def _sampling_period(name, times, recording):

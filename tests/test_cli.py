@@ -46,7 +46,7 @@ def test_results_json(trained):
     results = json.loads((trained[1] / "results.json").read_text())
     assert set(results) == {"status", "test_accuracy", "test_balanced_accuracy",
                             "train_accuracy", "learning_curve", "online_train_accuracy",
-                            "timings_s"}
+                            "saturated", "timings_s"}
     assert results["status"] == "ok"
     assert 0 <= results["test_accuracy"] <= 1
     assert 0.1 <= results["test_balanced_accuracy"] <= 1
@@ -76,11 +76,12 @@ def test_manifest_json(trained):
     assert schedule["sample_time"] == "20 ms"
     assert schedule["buffer_time"] == "2 ms"
     assert manifest["training"] == {"epochs": EPOCHS, "evals_per_epoch": EVALS, "seed": 5,
-                                    "evaluate": "curve"}
+                                    "evaluate": "curve", "anneal_to": 0.25}
     assert manifest["extra"] == {"n_train": 16, "n_test": 8, "record": False, "sources": {
         "buffer_time": "--buffer-time", "epochs": "--epochs", "hidden": "--hidden",
         "sample_time": "--sample-time", "tau_pot_v": "--tau-pot", "tau_pot_w": "--tau-pot",
-        "tau_dec_v": "preset (circles)", "tau_dec_w": "preset (circles)"}}
+        "tau_dec_v": "preset (circles)", "tau_dec_w": "preset (circles)",
+        "anneal_to": "preset (circles)"}}
     assert manifest["command_line"][:2] == ["ctfa", "train"]
     assert "--tau-pot" in manifest["command_line"]
     assert {"ctfa_brian", "brian2", "numpy", "neo", "python"} <= set(manifest["versions"])
@@ -101,9 +102,10 @@ def test_dataset_presets_fill_what_the_user_did_not_give():
     assert trainer.schedule.sample_time == preset["sample_time"]
     assert trainer.model.tau_pot_w == trainer.model.tau_pot_v == preset["tau_pot"]
     assert trainer.training.epochs == preset["epochs"]
+    assert trainer.training.anneal_to == preset["anneal_to"]
     assert sources == {k: "preset (circles)" for k in ("hidden", "sample_time", "tau_pot_w",
                                                        "tau_pot_v", "tau_dec_w", "tau_dec_v",
-                                                       "epochs")}
+                                                       "epochs", "anneal_to")}
     # an option the user gives always wins, and the manifest says so
     trainer, sources = _prepared("--dataset", "circles", "--sample-time", "50ms",
                                  "--epochs", "2", "--tau-pot-v", "3s")
@@ -244,10 +246,11 @@ def test_blow_up_writes_partial_results(tmp_path, capsys, monkeypatch):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_real_blow_up_exits_3(tmp_path, capsys):
     out = tmp_path / "run"
-    # T / tau_pot = 18 and the one-hot cross-entropy (no restoring force on the logits): the
-    # weights explode within the first epoch (with the default label smoothing they do not)
+    # T / tau_pot = 18 with the squared loss: a per-sample step far beyond the LMS bound, so
+    # the Euler loop diverges within one sample, before the once-per-sample weight bound acts
+    # (the cross-entropy's errors are bounded and its logits clipped: it no longer reaches inf)
     code = cli.main(_args(out, "--epochs", "1", "--sample-time", "200ms", "--tau-pot", "11ms",
-                          "--label-smoothing", "0"))
+                          "--loss", "squared"))
     assert code == 3
     results = json.loads((out / "results.json").read_text())
     assert results["status"] == "blown_up"

@@ -126,6 +126,7 @@ def test_write_results_writes_both_files(tmp_path):
         "learning_curve": [{"epoch": 0.0, "test_accuracy": 0.5},
                            {"epoch": 1.0, "test_accuracy": 0.75}],
         "online_train_accuracy": [{"epoch": 0.0, "accuracy": 0.6}],
+        "saturated": {},
         "timings_s": {"build": 0.25, "run": 1.5},
     }
     assert json.loads(paths["manifest"].read_text()) == manifest
@@ -183,7 +184,7 @@ def test_make_manifest_has_units_versions_and_command_line():
     assert manifest["schedule"]["sample_time"] == "100 ms"
     assert manifest["schedule"]["delay"] == "-20 ms"
     assert manifest["training"] == {"epochs": 2, "evals_per_epoch": 1, "seed": 7,
-                                    "evaluate": "curve"}
+                                    "evaluate": "curve", "anneal_to": 1.0}
     versions = manifest["versions"]
     assert set(versions) == {"ctfa_brian", "brian2", "numpy", "neo", "python"}
     assert versions["ctfa_brian"] == ctfa_brian.__version__

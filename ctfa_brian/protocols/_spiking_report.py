@@ -36,33 +36,27 @@ def check_against_law(curve, tolerance, peak):
 
 def spikes_block(result, params, protocol, seconds=("tau_pot", "tau_dec")):
     """The trial-0 spike trains of every delay as a `neo.Block`, one Segment per delay."""
-    import neo
-    import quantities as pq
+    from ctfa_brian.neo_io import neo_segment, protocol_block, spike_train
 
-    from ctfa_brian.neo_io import protocol_annotations
-
-    block = neo.Block(name=f"ctfa_brian {protocol} (spiking)",
-                      description=f"{protocol} protocol, spiking variant: presynaptic and error "
-                                  "spike trains of trial 0 per delay; time from input onset",
-                      **protocol_annotations(params, seconds, protocol=protocol,
-                                             variant="spiking"))
-    stop, begin = float(result.t_stop / ms), float(result.t_start / ms)
+    stop, begin = result.t_stop, result.t_start
+    segments = []
     for k, delay in enumerate(result.delays):
-        segment = neo.Segment(name=f"delay {float(delay / ms):g} ms",
-                              delay_ms=float(delay / ms))
-        for circuit, trains in result.spikes.items():
-            for event, per_delay in trains.items():
-                times = np.asarray(per_delay[k] / ms)
+        trains = []
+        for circuit, per_event in result.spikes.items():
+            for event, per_delay in per_event.items():
+                times = per_delay[k]
                 times = times[(times >= begin) & (times <= stop)]
-                segment.spiketrains.append(neo.SpikeTrain(
-                    times, units=pq.ms, t_start=begin * pq.ms, t_stop=stop * pq.ms,
-                    name=f"{circuit}.{event}", circuit=circuit,
+                trains.append(spike_train(
+                    times, stop, f"{circuit}.{event}", t_start=begin, circuit=circuit,
                     population="pre" if event == "pre" else "error",
                     event="spike" if event == "pre" else event, delay_ms=float(delay / ms),
                     max_rate_hz=float(result.max_rate / (1 / second)), trial=0))
-        block.segments.append(segment)
-    block.check_relationships()
-    return block
+        segments.append(neo_segment(f"delay {float(delay / ms):g} ms", spiketrains=trains,
+                                    delay_ms=float(delay / ms)))
+    return protocol_block(protocol, params, f"{protocol} protocol, spiking variant: "
+                          "presynaptic and error spike trains of trial 0 per delay; time from "
+                          "input onset", seconds=seconds, segments=segments,
+                          name=f"ctfa_brian {protocol} (spiking)", variant="spiking")
 
 
 def _table(result, x_name, x_of, quantity):

@@ -274,33 +274,19 @@ def traces_block(sweep, params):
         dimensionless, with ``array_annotations`` ``variant``, ``delay_ms``, ``tau_pot_s``,
         ``tau_prop_ms`` per channel; block annotations hold the parameters, unit in the key.
     """
-    import neo
-    import quantities as pq
+    from ctfa_brian.neo_io import protocol_block, trace_signal
 
-    from ctfa_brian.neo_io import protocol_annotations
-
-    annotations = protocol_annotations(params, protocol=NAME,
-                                       t_read_ms=float(sweep.t_read / ms))
-    block = neo.Block(name="ctfa_brian overlap",
-                      description="overlap protocol: W, E, input and error traces; "
-                                  "time from input onset", **annotations)
-    segment = neo.Segment(name="overlap")
-    block.segments.append(segment)
+    signals = []
     for key, trace in sweep.traces.items():
-        t_ms = np.asarray(trace["t"] / ms)
         channels = trace["channels"]
-        signal = neo.AnalogSignal(
-            np.asarray(trace["values"], float).T, units=pq.dimensionless,
-            sampling_period=float(params["record_dt"] / ms) * pq.ms,
-            t_start=float(t_ms[0]) * pq.ms, name=key.replace(".w", ".minus_w"),
-            array_annotations={
+        signals.append(trace_signal(
+            key.replace(".w", ".minus_w"), trace["values"], trace["t"][0], params["record_dt"],
+            channels={
                 "variant": np.array([c["variant"] for c in channels]),
                 "delay_ms": np.array([float(c["delay"] / ms) for c in channels]),
                 "tau_pot_s": np.array([float(c["tau_pot"] / second) for c in channels]),
                 "tau_prop_ms": np.array([float(c["tau_prop"] / ms) for c in channels]),
             },
-            circuit=key.split(".")[0], variable=trace["variable"],
-        )
-        segment.analogsignals.append(signal)
-    block.check_relationships()
-    return block
+            circuit=key.split(".")[0], variable=trace["variable"]))
+    return protocol_block(NAME, params, "overlap protocol: W, E, input and error traces; "
+                          "time from input onset", signals, t_read_ms=float(sweep.t_read / ms))

@@ -273,41 +273,20 @@ def traces_block(result, params):
         of presynaptic spikes per condition. Block annotations hold the parameters, unit in the
         key (``phase_duration_ms``, ``tau_pot_s``).
     """
-    import neo
-    import quantities as pq
+    from ctfa_brian.neo_io import protocol_block, spike_train, trace_signal
 
-    from ctfa_brian.neo_io import protocol_annotations
-
-    annotations = protocol_annotations(params, protocol=NAME,
-                                       t_record_ms=float(result.t_record / ms))
-    block = neo.Block(name="ctfa_brian frequency_transition",
-                      description="frequency_transition protocol: TD source and weight traces "
-                                  "over the last two theta cycles (trial 0 of each condition)",
-                      **annotations)
-    segment = neo.Segment(name="frequency_transition")
-    block.segments.append(segment)
     pairs = result.conditions
-    channel_annotations = {"condition": np.array([_label(a, b) for a, b in pairs]),
-                           "f1_hz": np.array([a for a, _ in pairs], dtype=float),
-                           "f2_hz": np.array([b for _, b in pairs], dtype=float)}
-    for var, trace in result.traces.items():
-        t_ms = np.asarray(trace["t"] / ms)
-        segment.analogsignals.append(neo.AnalogSignal(
-            np.asarray(trace["values"], float).T, units=pq.dimensionless,
-            sampling_period=float(params["record_dt"] / ms) * pq.ms,
-            t_start=float(t_ms[0]) * pq.ms, name=var,
-            array_annotations=dict(channel_annotations), variable=var))
-    if result.spikes is not None:
-        t_stop = float(len(result.traces["z"]["t"]) * params["record_dt"] / ms)
-        for (a, b), spikes in zip(pairs, result.spikes):
-            segment.spiketrains.append(neo.SpikeTrain(
-                np.asarray(spikes / ms), units=pq.ms, t_start=0 * pq.ms, t_stop=t_stop * pq.ms,
-                name=f"pre {_label(a, b)}", condition=_label(a, b), f1_hz=a, f2_hz=b,
-                population="pre"))
-    for (a, b), spikes in zip(pairs, result.post_spikes or ()):
-        segment.spiketrains.append(neo.SpikeTrain(
-            np.asarray(spikes / ms), units=pq.ms, t_start=0 * pq.ms, t_stop=t_stop * pq.ms,
-            name=f"post {_label(a, b)}", condition=_label(a, b), f1_hz=a, f2_hz=b,
-            population="post"))
-    block.check_relationships()
-    return block
+    channels = {"condition": np.array([_label(a, b) for a, b in pairs]),
+                "f1_hz": np.array([a for a, _ in pairs], dtype=float),
+                "f2_hz": np.array([b for _, b in pairs], dtype=float)}
+    signals = [trace_signal(var, trace["values"], trace["t"][0], params["record_dt"], channels,
+                            variable=var) for var, trace in result.traces.items()]
+    t_stop = len(result.traces["z"]["t"]) * params["record_dt"]
+    trains = [spike_train(spikes, t_stop, f"{population} {_label(a, b)}",
+                          condition=_label(a, b), f1_hz=a, f2_hz=b, population=population)
+              for population, per_condition in (("pre", result.spikes),
+                                                ("post", result.post_spikes))
+              for (a, b), spikes in zip(pairs, per_condition or ())]
+    return protocol_block(NAME, params, "frequency_transition protocol: TD source and weight "
+                          "traces over the last two theta cycles (trial 0 of each condition)",
+                          signals, trains, t_record_ms=float(result.t_record / ms))

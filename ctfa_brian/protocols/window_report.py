@@ -318,30 +318,16 @@ def traces_block(window, params):
         channel per delay, ``array_annotations`` ``delay_ms`` and ``variant``) and
         ``pairing.x``; the parameters as block annotations with the unit in the key.
     """
-    import neo
-    import quantities as pq
+    from ctfa_brian.neo_io import protocol_block, trace_signal
 
-    from ctfa_brian.neo_io import protocol_annotations
-
-    annotations = protocol_annotations(params, seconds=WINDOW_SECONDS, protocol=NAME,
-                                       t_read_ms=float(window.t_read / ms),
-                                       delay_reference="pairing onset")
-    block = neo.Block(name="ctfa_brian eligibility_window",
-                      description="eligibility_window protocol: E, W, D and pairing traces; "
-                                  "time from pairing onset", **annotations)
-    segment = neo.Segment(name="eligibility_window")
-    block.segments.append(segment)
+    signals = []
     for key, trace in window.traces.items():
-        t_ms = np.asarray(trace["t"] / ms)
         values = np.asarray(trace["values"], float)
         channels = {"variant": np.array([key.split(".")[0]] * values.shape[0])}
         if trace["delays"] is not None:
             channels["delay_ms"] = np.asarray(trace["delays"] / ms, float)
-        signal = neo.AnalogSignal(values.T, units=pq.dimensionless,
-                                  sampling_period=float(params["record_dt"] / ms) * pq.ms,
-                                  t_start=float(t_ms[0]) * pq.ms, name=key,
-                                  array_annotations=channels, circuit=key.split(".")[0],
-                                  variable=key.split(".")[1])
-        segment.analogsignals.append(signal)
-    block.check_relationships()
-    return block
+        signals.append(trace_signal(key, values, trace["t"][0], params["record_dt"], channels,
+                                    circuit=key.split(".")[0], variable=key.split(".")[1]))
+    return protocol_block(NAME, params, "eligibility_window protocol: E, W, D and pairing "
+                          "traces; time from pairing onset", signals, seconds=WINDOW_SECONDS,
+                          t_read_ms=float(window.t_read / ms), delay_reference="pairing onset")

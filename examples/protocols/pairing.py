@@ -13,7 +13,7 @@ import numpy as np
 from brian2 import Network, NeuronGroup, StateMonitor, Synapses, TimedArray, ms, second
 
 from ctfa_brian.io import save_figure, write_rows
-from ctfa_brian.neo_io import neo_suffix, protocol_annotations, save_neo
+from ctfa_brian.neo_io import neo_suffix, protocol_block, save_neo, trace_signal
 from ctfa_brian.protocols.laws.overlap import triangle_law
 from ctfa_brian.protocols.spec import Parameter
 
@@ -72,8 +72,6 @@ def simulate(params):
 
 def run(params, out_dir):
     """Simulate, compare with the law, write the table, the figure and the traces."""
-    import neo
-    import quantities as pq
     from matplotlib.figure import Figure
 
     result = simulate(params)
@@ -92,11 +90,9 @@ def run(params, out_dir):
     ax.set(xlabel="Δ / T", ylabel="−ΔW · τ_pot (s)", title="one pairing per delay")
     ax.legend()
     figure = save_figure(fig, out_dir / "pairing.png")
-    block = neo.Block(name=NAME, **protocol_annotations(params, protocol=NAME))
-    segment = neo.Segment(name=f"delay {float(result['delays'][0] / ms):g} ms")
-    segment.analogsignals.append(neo.AnalogSignal(
-        result["w"][:, None], units=pq.dimensionless, sampling_period=1 * pq.ms, name="w"))
-    block.segments.append(segment)
+    w = trace_signal("w", result["w"][None, :], result["t"][0], 1 * ms,
+                     delay_ms=float(result["delays"][0] / ms))
+    block = protocol_block(NAME, params, "one synapse, the first delay: W", [w])
     traces = save_neo(block, out_dir / f"traces{neo_suffix()}")
     return {"max_deviation_of_peak": deviation, "passed": deviation <= params["tolerance"],
             "files": {"table": table, "figure": figure, "traces": traces}}
