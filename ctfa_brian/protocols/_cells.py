@@ -17,8 +17,8 @@ from ctfa_brian.protocols.spec import Parameter
 from ctfa_brian.sweep import check_scheduler, expand_grid, run_sweep, write_table
 
 __all__ = ["CELL_PARAMETERS", "SWEEP_DEVICE", "SWEEP_OPTIONS", "cells_of", "check_grid",
-           "check_sweep", "plot_lines", "run_grid", "save_figure", "status_counts",
-           "sweep_parameters"]
+           "check_sweep", "grid_results", "plot_lines", "run_grid", "save_figure",
+           "status_counts", "sweep_parameters"]
 
 _RULES = ("sgd", "fa", "kp", "dfa", "direct-kp")
 
@@ -172,6 +172,13 @@ def run_grid(params, grid, out_dir):
                      retry_failed=bool(params["retry_failed"]), label_keys=list(grid))
     write_table(rows, out_dir / "table.csv")
     return rows
+
+
+def grid_results(summary, rows, out_dir, **files):
+    """What a sweep protocol returns: its ``summary``, the status counts of ``rows`` and
+    ``files`` (``table.csv`` and ``cells/`` of ``out_dir`` first, then ``files``)."""
+    return {"summary": summary, "status_counts": status_counts(rows),
+            "files": {"table": out_dir / "table.csv", **files, "cells": out_dir / "cells"}}
 
 
 def status_counts(rows):

@@ -20,10 +20,10 @@ from brian2 import ms
 from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
     check_sweep,
+    grid_results,
     plot_lines,
     run_grid,
     save_figure,
-    status_counts,
     sweep_parameters,
 )
 from ctfa_brian.sweep import aggregate
@@ -117,6 +117,5 @@ def run(params, out_dir, grid):
     title = (f"{params['dataset']}: continuous ({params['rule']}, T = "
              f"{params['sample_time'] / ms:g} ms) vs discrete MLP (Adam 1e-3, batch 1)")
     figure = _plot(out_dir / "baselines.png", summary, grid, title)
-    return {"summary": summary, "status_counts": status_counts(rows),
-            "files": {"table": out_dir / "table.csv", "summary_table": table,
-                      "summary_csv": table_csv, "figure": figure, "cells": out_dir / "cells"}}
+    return grid_results(summary, rows, out_dir, summary_table=table, summary_csv=table_csv,
+                        figure=figure)

@@ -20,9 +20,9 @@ from ctfa_brian.io import parse_quantity
 from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
     check_sweep,
+    grid_results,
     run_grid,
     save_figure,
-    status_counts,
     sweep_parameters,
 )
 from ctfa_brian.sweep import aggregate
@@ -118,6 +118,4 @@ def run(params, out_dir, grid):
              f"τ_prop = {params['tau_prop'] / ms:g} ms, τ_pot = {params['tau_pot_over_T']:g} T, "
              f"{params['epochs']} epochs, {params['n_seeds']} seed(s)")
     figure = plot_heatmaps(out_dir / "delay_sweep.png", summary, grid, title=title)
-    return {"summary": summary, "status_counts": status_counts(rows),
-            "files": {"table": out_dir / "table.csv", "figure": figure,
-                      "cells": out_dir / "cells"}}
+    return grid_results(summary, rows, out_dir, figure=figure)

@@ -15,9 +15,9 @@ from ctfa_brian.cells import parse_hidden
 from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
     check_sweep,
+    grid_results,
     run_grid,
     save_figure,
-    status_counts,
     sweep_parameters,
 )
 from ctfa_brian.sweep import aggregate
@@ -83,6 +83,4 @@ def run(params, out_dir, grid):
     title = (f"{params['dataset']}, {params['rule']}, T = {params['sample_time'] / ms:g} ms, "
              f"Δ/T = {params['delay_over_T']:g}, τ_prop = {params['tau_prop'] / ms:g} ms")
     figure = _plot(out_dir / "depth.png", summary, title)
-    return {"summary": summary, "status_counts": status_counts(rows),
-            "files": {"table": out_dir / "table.csv", "figure": figure,
-                      "cells": out_dir / "cells"}}
+    return grid_results(summary, rows, out_dir, figure=figure)

@@ -13,10 +13,10 @@ from brian2 import ms
 from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
     check_sweep,
+    grid_results,
     plot_lines,
     run_grid,
     save_figure,
-    status_counts,
     sweep_parameters,
 )
 from ctfa_brian.sweep import aggregate
@@ -57,6 +57,4 @@ def run(params, out_dir, grid):
     if others:
         ax.legend()
     figure = save_figure(fig, out_dir / "noise.png")
-    return {"summary": summary, "status_counts": status_counts(rows),
-            "files": {"table": out_dir / "table.csv", "figure": figure,
-                      "cells": out_dir / "cells"}}
+    return grid_results(summary, rows, out_dir, figure=figure)

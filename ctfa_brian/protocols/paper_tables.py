@@ -26,8 +26,8 @@ from ctfa_brian.protocols._cells import (
     SWEEP_OPTIONS,
     cells_of,
     check_grid,
+    grid_results,
     save_figure,
-    status_counts,
 )
 from ctfa_brian.protocols.spec import Parameter
 from ctfa_brian.sweep import aggregate, run_sweep, write_table
@@ -185,6 +185,5 @@ def run(params, out_dir, grid):
     summaries = {t: summaries[t] for t in sorted(summaries)}
     files = _write_tables(out_dir, summaries)
     files["figure"] = _plot(out_dir / "paper_tables.png", summaries)
-    return {"summary": [dict(e, table=t) for t, s in summaries.items() for e in s],
-            "status_counts": status_counts(rows),
-            "files": {"table": out_dir / "table.csv", **files, "cells": out_dir / "cells"}}
+    return grid_results([dict(e, table=t) for t, s in summaries.items() for e in s], rows,
+                        out_dir, **files)

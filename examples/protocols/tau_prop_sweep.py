@@ -16,9 +16,9 @@ from ctfa_brian.io import parse_quantity, save_figure
 from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
     check_sweep,
+    grid_results,
     plot_lines,
     run_grid,
-    status_counts,
     sweep_parameters,
 )
 from ctfa_brian.sweep import aggregate
@@ -52,6 +52,4 @@ def run(params, out_dir, grid):
     if others:
         ax.legend()
     figure = save_figure(fig, out_dir / "tau_prop_sweep.png")
-    return {"summary": summary, "status_counts": status_counts(rows),
-            "files": {"table": out_dir / "table.csv", "figure": figure,
-                      "cells": out_dir / "cells"}}
+    return grid_results(summary, rows, out_dir, figure=figure)
