@@ -358,8 +358,9 @@ class Trainer:
         result.saturated = _saturated(result.weights, w_max)
         if result.saturated:
             logger.warning(f"weights ended at the bound w_max = {w_max:g} (fraction per group: "
-                           f"{result.saturated}): the learning loop ran away and stopped there "
-                           "(docs/model.md, \"Stability\")")
+                           f"{result.saturated}): held there, by a runaway of the learning loop "
+                           "or a bound tighter than the weights need (docs/model.md, "
+                           "\"Stability\")")
         bad = find_nonfinite(net.guarded)
         stopped_by = interrupts.received()
         if bad is None and finite.all() and n_valid < net.n_periods:
