@@ -259,6 +259,7 @@ def _run_continuous(cell, project_root):
                online_train_accuracy=_last_online(result.online_train_accuracy),
                test_balanced_accuracy=result.test_balanced_accuracy,
                run_s=result.timings.get("run", np.nan),
+               saturated=max(result.saturated.values(), default=0.0),
                learning_curve=[c["test_accuracy"] for c in result.learning_curve])
     row.update(_angles(result.weights, len(parse_hidden(cell["hidden"]))))
     return row
@@ -307,7 +308,8 @@ def run_cell(cell, project_root=None):
         ``cell_id``, the cell's values, ``status`` (``ok``, ``blown up`` or ``failed``),
         ``error``, ``test_accuracy``, ``train_accuracy`` (frozen), ``online_train_accuracy``
         (the last epoch's, see `_last_online`), ``delay_ms`` (Δ as run, a whole
-        number of dt), per-layer ``angle_layerK_deg``, ``learning_curve``, ``build_s``,
+        number of dt), ``saturated`` (largest fraction of a group at ±w_max), per-layer
+        ``angle_layerK_deg``, ``learning_curve``, ``build_s``,
         ``run_s``, ``wall_s``, ``worker`` (host:pid).
     """
     import socket

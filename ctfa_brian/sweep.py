@@ -53,7 +53,7 @@ logger = get_logger(__name__)
 FINISHED = ("ok", "blown up", "failed")
 
 _RESULT_COLUMNS = ("status", "test_accuracy", "test_balanced_accuracy", "train_accuracy",
-                   "online_train_accuracy", "delay_ms")
+                   "online_train_accuracy", "delay_ms", "saturated")
 _TAIL_COLUMNS = ("build_s", "run_s", "wall_s", "worker", "error")
 
 
@@ -331,8 +331,9 @@ def write_table(rows, path):
     Times are in milliseconds with the unit in the column name (``sample_time_ms``); the
     results follow (``status``, ``test_accuracy``, ``test_balanced_accuracy`` (mean recall
     over classes), ``train_accuracy`` (frozen), ``online_train_accuracy`` (last epoch, while
-    learning), ``delay_ms`` — Δ as run,
-    per-layer ``angle_layerK_deg``), then timings, the worker and the error of a failed cell.
+    learning), ``delay_ms`` — Δ as run, ``saturated`` (the largest fraction of a W, V or bias
+    group that ended at ±w_max; 0: none), per-layer ``angle_layerK_deg``), then timings, the
+    worker and the error of a failed cell.
     """
     angles = sorted({k for r in rows for k in r if k.startswith("angle_layer")})
     header = ["cell_id", *[_column(k) for k in CELL_KEYS], *_RESULT_COLUMNS, *angles,
