@@ -196,7 +196,9 @@ def _trainer(cell, project_root):
     directory = None
     start = time.perf_counter()
     if devices.is_standalone(cell["device"]):
-        digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+        # the same code whatever delay_origin and anneal_to (run_args): one compiled project
+        code = {k: v for k, v in json.loads(key).items() if k not in _LATER}
+        digest = hashlib.sha1(json.dumps(code, sort_keys=True).encode()).hexdigest()[:16]
         root = project_root or os.path.join(devices.cache_root(), "sweeps")
         shared = os.path.join(root, digest)
         os.makedirs(root, exist_ok=True)

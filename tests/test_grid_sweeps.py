@@ -72,6 +72,27 @@ def test_delay_sweep_learns_at_zero_delay_and_not_beyond_T_then_resumes(tmp_path
     assert results["timings_s"]["total"] < 20  # no build, no run
 
 
+def test_both_delay_origins_share_one_compiled_project(tmp_path, shared_cache):
+    """delay_origin and anneal_to go in through run_args: a grid over them compiles nothing
+    new; the literal origin puts the label L·τ_prop ahead of the output's response."""
+    out = tmp_path / "origins"
+    argv = ["run", str(PROTOCOLS / "delay_sweep_circles.toml"), "--out", str(out),
+            "--grid", "hidden=[\"24\"]", "--grid", "delay_over_T=[0.25]",
+            "--grid", "sample_time=[\"100 ms\"]", "--grid", "delay_origin=[\"output\", \"input\"]",
+            "--grid", "anneal_to=[1.0, 0.25]", "--set", "epochs=10",
+            "--set", "tau_pot_over_T=40", "--set", "n_seeds=1", "--workers", "1"]
+    before = _compiled(shared_cache)
+    assert main(argv) == 0
+    rows = _rows(out / "table.csv")
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
+    assert {(r["delay_origin"], r["anneal_to"]) for r in rows} == {
+        ("output", "1.0"), ("output", "0.25"), ("input", "1.0"), ("input", "0.25")}
+    # after the delay test above (the same structure) nothing new; alone, one project
+    assert len(set(_compiled(shared_cache)) - set(before)) == (0 if before else 1)
+    acc = {(r["delay_origin"], r["anneal_to"]): float(r["test_accuracy"]) for r in rows}
+    assert len(set(acc.values())) > 1  # the origin and the annealing change the run
+
+
 def test_baselines_table_and_delay_ratio_curve(tmp_path, shared_cache):
     out = tmp_path / "baselines"
     assert main(["run", str(PROTOCOLS / "baselines.toml"), "--out", str(out),
