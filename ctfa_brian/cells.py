@@ -41,7 +41,7 @@ CELL_KEYS = ("model", "variant", "neuron", "max_rate_hz", "dataset", "hidden", "
 
 #: Keys added after the first sweeps were run, with their defaults: a cell at these values
 #: keeps the name (`cell_id`) it had before they existed.
-_LATER = {"delay_origin": "output", "anneal_to": 1.0}
+_LATER = {"delay_origin": "auto", "anneal_to": 1.0}
 
 #: Values of the keys a cell may leave out (the rate variant, and `_LATER`).
 CELL_DEFAULTS = {"variant": "rate", "neuron": "lif", "max_rate_hz": 200.0, **_LATER}
@@ -134,7 +134,7 @@ def _timing(cell):
                             neuron=cell.get("neuron", "lif"),
                             max_rate=float(cell.get("max_rate_hz", 200.0)) * Hz)
     schedule = Schedule(sample_time=T, dt=dt, delay=delay,
-                        delay_origin=cell.get("delay_origin", "output"))
+                        delay_origin=cell.get("delay_origin", "auto"))
     schedule.check_against(model)
     overrides = {"delay": delay, "tau_pot_w": tau_pot, "tau_pot_v": tau_pot,
                  "tau_prop": model.tau_prop, "tau_dec_w": tau_dec, "tau_dec_v": tau_dec}

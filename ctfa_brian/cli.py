@@ -212,8 +212,9 @@ def build_parser():
                        help=f"label delay, negative = early (default: {_show(schedule.delay)})")
     times.add_argument("--delay-origin", choices=DELAY_ORIGINS, default=schedule.delay_origin,
                        help="where --delay 0 sits: when the input's response reaches the "
-                            "output (L x tau-prop after its onset) or at the input's onset "
-                            "(the paper's literal delay) (default: %(default)s)")
+                            "output (L x tau-prop after its onset), at the input's onset "
+                            "(the paper's literal delay), or auto: output for the rate "
+                            "variant, input for the spiking one (default: %(default)s)")
     times.add_argument("--dt", type=_time, metavar="TIME",
                        help=f"integration step (default: {_show(schedule.dt)}; "
                             f"{_show(SPIKING_DT)} with --variant spiking)")

@@ -10,7 +10,7 @@ from ctfa_brian.checks import check_seed, check_time, format_time
 __all__ = ["DELAY_ORIGINS", "EVALUATIONS", "Schedule", "Training"]
 
 EVALUATIONS = ("curve", "final")
-DELAY_ORIGINS = ("output", "input")
+DELAY_ORIGINS = ("auto", "output", "input")
 #: Below this ratio a "much smaller than" ordering is reported as a warning-worthy regime.
 _MIN_DT_RATIO = 5
 #: Largest spike probability per step of a spiking neuron at the value 1 (max_rate·dt).
@@ -40,7 +40,11 @@ class Schedule:
     dt : Quantity
         Integration step (default 1 ms); must be < tau_prop / 5.
     delay_origin : str
-        Where Δ = 0 sits. ``output`` (default): when the input's forward response reaches the
+        Where Δ = 0 sits. ``auto`` (default): ``output`` in the rate variant, ``input`` in the
+        spiking variant (measured, docs/spiking.md: its signed error spikes reach the synapses
+        later than the rate model's error, and a label at the input's onset learns better —
+        circles, seed 0: kp 0.944 → 0.972, dfa 0.796 → 0.872). ``output``: when the input's
+        forward response reaches the
         output, L·tau_prop after its onset in a network of L layers above the input (one
         relaxation per layer; rounded to a whole dt), so that at Δ = 0 the output error
         compares each sample's own response with its own label. ``input``: at the input's
@@ -53,7 +57,7 @@ class Schedule:
     buffer_time: Quantity = field(default_factory=lambda: 10 * ms)
     delay: Quantity = field(default_factory=lambda: 0 * ms)
     dt: Quantity = field(default_factory=lambda: 1 * ms)
-    delay_origin: str = "output"
+    delay_origin: str = "auto"
 
     def __post_init__(self):
         _choice("delay_origin", self.delay_origin, DELAY_ORIGINS)
@@ -85,12 +89,18 @@ class Schedule:
 
     def label_offset(self, model, tau_prop=None):
         """How much later than Δ the label reaches the output: the forward lag L·τ_prop of
-        ``model`` (``tau_prop`` if given) rounded to a whole dt, or 0 with
-        ``delay_origin = "input"``."""
-        if self.delay_origin == "input":
+        ``model`` (``tau_prop`` if given) rounded to a whole dt, or 0 where Δ counts from the
+        input's onset (`origin_for`)."""
+        if self.origin_for(model) == "input":
             return 0 * second
         tau = model.tau_prop if tau_prop is None else tau_prop
         return round(float((len(model.hidden) + 1) * tau / self.dt)) * self.dt
+
+    def origin_for(self, model):
+        """``delay_origin`` with ``auto`` resolved for ``model``'s variant."""
+        if self.delay_origin != "auto":
+            return self.delay_origin
+        return "input" if model.variant == "spiking" else "output"
 
     def check_against(self, model):
         """Check dt against the model's fastest time constant (dt < tau_prop / 5) and, in the

@@ -99,6 +99,15 @@ def test_label_smoothing_must_be_a_number_in_0_1(value):
 
 
 def test_delay_origin_choices():
-    with pytest.raises(ValueError, match="unknown delay_origin 'onset'; choose one of: output, "
-                                         "input"):
+    with pytest.raises(ValueError, match="unknown delay_origin 'onset'; choose one of: auto, "
+                                         "output, input"):
         Schedule(delay_origin="onset")
+
+
+def test_auto_delay_origin_is_output_for_rates_and_input_for_spikes():
+    rate, spiking = ModelParameters(hidden=(4,)), ModelParameters(hidden=(4,), variant="spiking")
+    schedule = Schedule(sample_time=50 * ms, dt=0.5 * ms)
+    assert schedule.delay_origin == "auto"
+    assert schedule.origin_for(rate) == "output" and schedule.label_offset(rate) == 20 * ms
+    assert schedule.origin_for(spiking) == "input" and schedule.label_offset(spiking) == 0 * ms
+    assert Schedule(delay_origin="output").label_offset(spiking) == 20 * ms

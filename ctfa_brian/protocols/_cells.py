@@ -49,10 +49,11 @@ CELL_PARAMETERS = {
     "delay_over_T": Parameter("float", 0.0, "label delay Δ as a fraction of T (negative: "
                               "early; rounded to a whole dt; beyond ±1 no input meets its "
                               "own label)", ge=-10.0, le=10.0),
-    "delay_origin": Parameter("str", "output", "where Δ = 0 sits: output (when the input's "
-                              "response reaches the output, L·τ_prop after its onset) or "
-                              "input (at its onset: the paper's literal Δ)",
-                              choices=("output", "input")),
+    "delay_origin": Parameter("str", "auto", "where Δ = 0 sits: output (when the input's "
+                              "response reaches the output, L·τ_prop after its onset), input "
+                              "(at its onset: the paper's literal Δ), or auto (output for the "
+                              "rate variant, input for the spiking one)",
+                              choices=("auto", "output", "input")),
     "tau_pot_over_T": Parameter("float", 50.0, "τ_pot / T for W and V (per-sample learning "
                                 "rate ≈ T/τ_pot)", gt=1.0),
     "tau_prop": Parameter("time", 10 * ms, "neuronal time constant", gt=0 * ms),
