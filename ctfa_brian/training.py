@@ -72,8 +72,8 @@ class TrainingResult:
         Simulated time of the whole presentation.
     saturated : dict
         ``{name: fraction}`` of the W, V and biases that ended at the bound ±w_max (only the
-        names with any): a network that ran away and stopped at the bound, see
-        `ModelParameters.w_max`.
+        names with any): held there by a runaway of the learning loop or by a bound tighter
+        than the weights need, see `ModelParameters.w_max`.
     overrides : dict
         What this run changed relative to the built network (seed, delay, ...).
     """
