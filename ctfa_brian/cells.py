@@ -37,11 +37,14 @@ __all__ = ["CELL_DEFAULTS", "CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "cell_id
 CELL_KEYS = ("model", "variant", "neuron", "max_rate_hz", "dataset", "hidden", "rule",
              "activation", "loss", "epochs", "evaluate", "n_train", "n_test", "sample_time",
              "delay_over_T", "delay_origin", "tau_pot_over_T", "tau_prop", "tau_dec", "noise",
-             "anneal_to", "dt", "device", "seed")
+             "tau_elig_over_T", "eligibility", "anneal_to", "dt", "device", "seed")
 
 #: Keys added after the first sweeps were run, with their defaults: a cell at these values
 #: keeps the name (`cell_id`) it had before they existed.
-_LATER = {"delay_origin": "auto", "anneal_to": 1.0}
+#: ``record = "traces"`` (not a table column) records `TRACES` in every run of the cell's
+#: structure; `run_cell` hands them back for the cells named in its ``keep_traces``.
+_LATER = {"delay_origin": "auto", "anneal_to": 1.0, "tau_elig_over_T": 0.0,
+          "eligibility": "pre", "record": ""}
 
 #: Values of the keys a cell may leave out (the rate variant, and `_LATER`).
 CELL_DEFAULTS = {"variant": "rate", "neuron": "lif", "max_rate_hz": 200.0, **_LATER}
@@ -49,11 +52,16 @@ CELL_DEFAULTS = {"variant": "rate", "neuron": "lif", "max_rate_hz": 200.0, **_LA
 #: Keys whose values are times (strings with a unit in a cell).
 TIME_KEYS = ("sample_time", "tau_prop", "tau_dec", "dt")
 
-#: Keys that change the compiled code (or, for ``delay_origin`` and ``anneal_to``, the
-#: `Trainer` that runs it); the others go in through ``run_args``.
+#: Keys that change the compiled code (or, for `_TRAINER_ONLY`, the `Trainer` that runs it);
+#: the others go in through ``run_args``.
 STRUCTURE_KEYS = ("model", "variant", "neuron", "dataset", "hidden", "rule", "activation",
                   "loss", "epochs", "evaluate", "n_train", "n_test", "sample_time", "dt",
-                  "device", "delay_origin", "anneal_to")
+                  "device", "delay_origin", "anneal_to", "eligibility", "record")
+_TRAINER_ONLY = ("delay_origin", "anneal_to")
+
+#: What a cell with ``record = "traces"`` records: every output unit and three forward
+#: synapses of the first layer, every 10 ms (keyword arguments of `Recording`).
+TRACES = {"neurons": {"output": "all"}, "synapses": {"W1": [0, 1, 2]}, "dt_ms": 10.0}
 
 # Per process: the trainer of the structure this process ran last (a standalone device holds
 # one project at a time), and the datasets it has loaded.
@@ -90,8 +98,10 @@ def cell_id(cell):
 
 def structure_key(cell):
     """What the compiled project of ``cell`` depends on (cells with equal keys share one)."""
-    key = {k: cell[k] for k in STRUCTURE_KEYS}
+    key = {k: cell.get(k, CELL_DEFAULTS.get(k)) for k in STRUCTURE_KEYS}
     key["noisy"] = float(cell["noise"]) > 0
+    if float(cell.get("tau_elig_over_T", 0.0)) > 0:  # the gate is code; τ_elig a run_arg
+        key["gated"] = True
     return json.dumps(key, sort_keys=True)
 
 
@@ -126,13 +136,16 @@ def _timing(cell):
     tau_pot = float(cell["tau_pot_over_T"]) * T
     delay = round(float(cell["delay_over_T"]) * float(T / dt)) * dt
     tau_dec = _quantity(cell, "tau_dec")
+    elig = float(cell.get("tau_elig_over_T", 0.0))
     model = ModelParameters(hidden=parse_hidden(cell["hidden"]), rule=cell["rule"],
                             activation=cell["activation"], loss=cell["loss"],
                             tau_prop=_quantity(cell, "tau_prop"), tau_pot_w=tau_pot,
                             tau_pot_v=tau_pot, tau_dec_w=tau_dec, tau_dec_v=tau_dec,
                             noise=float(cell["noise"]), variant=cell.get("variant", "rate"),
                             neuron=cell.get("neuron", "lif"),
-                            max_rate=float(cell.get("max_rate_hz", 200.0)) * Hz)
+                            max_rate=float(cell.get("max_rate_hz", 200.0)) * Hz,
+                            tau_elig=elig * T if elig > 0 else None,
+                            eligibility=cell.get("eligibility", "pre"))
     schedule = Schedule(sample_time=T, dt=dt, delay=delay,
                         delay_origin=cell.get("delay_origin", "auto"))
     schedule.check_against(model)
@@ -140,6 +153,8 @@ def _timing(cell):
                  "tau_prop": model.tau_prop, "tau_dec_w": tau_dec, "tau_dec_v": tau_dec}
     if model.noise > 0:
         overrides["noise"] = model.noise
+    if model.tau_elig is not None:
+        overrides["tau_elig"] = model.tau_elig
     if model.variant == "spiking":
         overrides["max_rate"] = model.max_rate
     return model, schedule, overrides
@@ -193,11 +208,20 @@ def _trainer(cell, project_root):
     model, schedule, _ = _timing(cell)
     training = Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"],
                         anneal_to=float(cell.get("anneal_to", 1.0)))
+    recording = None
+    if cell.get("record") == "traces":
+        from brian2 import ms
+
+        from ctfa_brian.network import Recording
+
+        recording = Recording(TRACES["neurons"], TRACES["synapses"], dt=TRACES["dt_ms"] * ms)
     directory = None
     start = time.perf_counter()
     if devices.is_standalone(cell["device"]):
-        # the same code whatever delay_origin and anneal_to (run_args): one compiled project
-        code = {k: v for k, v in json.loads(key).items() if k not in _LATER}
+        # the same code whatever delay_origin and anneal_to: one compiled project; the keys
+        # added later name the projects of earlier sweeps unchanged at their defaults
+        code = {k: v for k, v in json.loads(key).items()
+                if k not in _TRAINER_ONLY and not (k in _LATER and v == _LATER[k])}
         digest = hashlib.sha1(json.dumps(code, sort_keys=True).encode()).hexdigest()[:16]
         root = project_root or os.path.join(devices.cache_root(), "sweeps")
         shared = os.path.join(root, digest)
@@ -205,12 +229,12 @@ def _trainer(cell, project_root):
         with FileLock(shared + ".lock"):
             if not os.path.exists(os.path.join(shared, "ctfa_complete")):
                 Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
-                        directory=shared).build()
+                        directory=shared, recording=recording).build()
                 open(os.path.join(shared, "ctfa_complete"), "w").close()
                 _release()  # the names again, for the copy below
         directory = _private_copy(shared)
     trainer = Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
-                      directory=directory)
+                      directory=directory, recording=recording)
     if trainer.standalone:
         trainer.build()  # code generation only: make finds the copied objects up to date
     _CURRENT.update(key=key, trainer=trainer)
@@ -238,17 +262,30 @@ def _last_online(online):
     return float(np.mean([o["accuracy"] for o in online if int(o["epoch"]) == last]))
 
 
-def _run_continuous(cell, project_root):
+def _traces(cell, trainer, result):
+    """The Neo Block of ``result``'s recordings, annotated with ``cell``'s own values."""
+    from ctfa_brian.neo_io import recordings_to_neo
+
+    model, schedule, _ = _timing(cell)
+    return recordings_to_neo(result, model, schedule, trainer.training,
+                             recording=trainer.recording, dataset_name=cell["dataset"],
+                             device=trainer.device_name)
+
+
+def _run_continuous(cell, project_root, keep_traces):
     from ctfa_brian.guard import BlowUpError
 
     trainer, build = _trainer(cell, project_root)
     _, _, overrides = _timing(cell)
     row = {"delay_ms": float(overrides["delay"]) * 1e3, "build_s": build}
+    keep = trainer.recording is not None and cell_id(cell) in keep_traces
     try:
         result = trainer.run(seed=int(cell["seed"]), **overrides)
     except BlowUpError as err:
         # learning was unstable: no final accuracy (the last one before is kept apart)
         partial = err.partial
+        if keep:  # the traces up to the blow-up
+            row["_neo"] = _traces(cell, trainer, partial)
         row.update(status="blown up", error=f"{err.variable} became NaN or infinite at "
                                             f"t = {format_time(err.time)}",
                    test_accuracy=np.nan, train_accuracy=np.nan, test_balanced_accuracy=np.nan,
@@ -264,6 +301,8 @@ def _run_continuous(cell, project_root):
                saturated=max(result.saturated.values(), default=0.0),
                learning_curve=[c["test_accuracy"] for c in result.learning_curve])
     row.update(_angles(result.weights, len(parse_hidden(cell["hidden"]))))
+    if keep:
+        row["_neo"] = _traces(cell, trainer, result)
     return row
 
 
@@ -290,7 +329,7 @@ def _run_discrete(cell):
             "build_s": 0.0, "run_s": time.perf_counter() - start}
 
 
-def run_cell(cell, project_root=None):
+def run_cell(cell, project_root=None, keep_traces=()):
     """Train ``cell`` and return its row: the cell's values plus the results.
 
     Never raises for a failing cell: an exception is returned as ``status = "failed"`` with
@@ -303,6 +342,10 @@ def run_cell(cell, project_root=None):
     project_root : str, optional
         Where the compiled projects of standalone cells live (default: the project cache,
         ``$CTFA_CACHE_DIR`` or ``~/.cache/ctfa_brian``).
+    keep_traces : collection of str
+        Cell ids whose recorded traces (a cell with ``record = "traces"``) come back in the
+        row, as a `neo.Block` under ``_neo`` (`ctfa_brian.sweep.run_sweep` saves it beside
+        the cell's file).
 
     Returns
     -------
@@ -322,7 +365,7 @@ def run_cell(cell, project_root=None):
         if cell["model"] == "discrete":
             row.update(_run_discrete(cell))
         else:
-            row.update(_run_continuous(cell, project_root))
+            row.update(_run_continuous(cell, project_root, keep_traces))
     except Exception as err:  # noqa: BLE001  (a failed cell is a result, not a crash)
         _CURRENT.update(key=None, trainer=None)
         if interrupts.received() is not None:  # it failed because it was stopped

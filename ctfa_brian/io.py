@@ -30,8 +30,8 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian.parameters import to_jsonable
 
-__all__ = ["atomic_path", "make_manifest", "parse_quantity", "save_figure", "write_results",
-           "write_rows"]
+__all__ = ["atomic_path", "make_manifest", "parse_quantity", "save_figure", "write_json",
+           "write_results", "write_rows"]
 
 logger = get_logger(__name__)
 
@@ -175,7 +175,8 @@ def save_figure(fig, path, dpi=120):
     return path
 
 
-def _write_json(path, data):
+def write_json(path, data):
+    """Write ``data`` as strict JSON (NaN as ``null``), atomically; return the Path."""
     text = json.dumps(_plain(data), indent=2, allow_nan=False) + "\n"
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -234,8 +235,8 @@ def write_results(directory, result, manifest, status="ok", message=None):
     payload = {"status": status, **summary}
     if message is not None:
         payload["message"] = str(message)
-    paths = {"results": _write_json(directory / "results.json", payload),
-             "manifest": _write_json(directory / "manifest.json", manifest)}
+    paths = {"results": write_json(directory / "results.json", payload),
+             "manifest": write_json(directory / "manifest.json", manifest)}
     logger.debug(f"wrote {paths['results']} and {paths['manifest']}")
     return paths
 

@@ -24,6 +24,7 @@ Example
 """
 
 import csv
+import functools
 import itertools
 import json
 import math
@@ -39,7 +40,7 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian import interrupts
 from ctfa_brian.cells import CELL_DEFAULTS, CELL_KEYS, TIME_KEYS, cell_id, run_cell, structure_key
-from ctfa_brian.io import _write_json, atomic_path, parse_quantity
+from ctfa_brian.io import atomic_path, parse_quantity, write_json
 from ctfa_brian.parameters import format_time
 from ctfa_brian.sweep_backends import dask_rows, inline_rows, local_rows
 
@@ -207,7 +208,14 @@ def _restore(row):
 
 
 def _save(out_dir, row):
-    _write_json(_cell_path(out_dir, row["cell_id"]), row)
+    """Write ``row`` (and, first, the traces it carries) to ``out_dir/cells``."""
+    block = row.pop("_neo", None)
+    if block is not None:
+        from ctfa_brian.neo_io import neo_suffix, save_neo
+
+        path = _cell_path(out_dir, row["cell_id"]).with_suffix(f".traces{neo_suffix()}")
+        row["traces"] = save_neo(block, path).name
+    write_json(_cell_path(out_dir, row["cell_id"]), row)
 
 
 # ----------------------------------------------------------------------------------------
@@ -218,7 +226,7 @@ def _describe(cell, keys):
 
 
 def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, progress=True,
-              project_root=None, task=None, label_keys=None):
+              project_root=None, task=None, label_keys=None, keep_traces=()):
     """Run every cell of ``cells`` not already finished in ``out_dir``; return all rows.
 
     Parameters
@@ -242,6 +250,9 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
         for worker processes).
     label_keys : sequence of str, optional
         The keys that tell cells apart in the progress bar (default: those that vary).
+    keep_traces : collection of str
+        Ids of cells (with ``record = "traces"``) whose traces are saved, as
+        ``cells/<cell_id>.traces.nix``, named in their row under ``traces``.
 
     Returns
     -------
@@ -249,6 +260,8 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
         One row per cell, in the order of ``cells``.
     """
     task = task or run_cell
+    if keep_traces:
+        task = functools.partial(task, keep_traces=frozenset(keep_traces))
     workers = check_workers(workers)
     if scheduler:
         check_scheduler(scheduler)

@@ -17,7 +17,7 @@ def main(args, argv):
     """Run ``ctfa analyze``; return the exit status."""
     import quantities as pq
 
-    from ctfa_brian.io import _write_json, write_rows
+    from ctfa_brian.io import write_json, write_rows
     from ctfa_brian.neo_io import load_neo
 
     try:
@@ -43,7 +43,7 @@ def main(args, argv):
             rows.extend(summarize_segment(segment, q(args.t_start), q(args.t_stop)))
     out.mkdir(parents=True, exist_ok=True)
     write_rows(rows, out / "analysis.csv")
-    _write_json(out / "analysis.json", {
+    write_json(out / "analysis.json", {
         "file": str(args.file), "rows": rows,
         "annotations": {k: str(v) for k, v in block.annotations.items()}})
     paths = _analysis_figures(block, out, args)

@@ -23,7 +23,7 @@ def same_sweep(config):
     """A test for `ctfa_brian.outdir.check_out`: is a directory's manifest this same sweep?"""
     from ctfa_brian.protocols.runner import parameters_to_jsonable
 
-    if not config.grid:
+    if not config.grid and "retry_failed" not in config.parameters:  # not a sweep
         return None
     mine = {k: v for k, v in parameters_to_jsonable(config.parameters).items()
             if k not in RUN_OPTIONS}

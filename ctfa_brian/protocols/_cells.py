@@ -16,8 +16,8 @@ from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
 from ctfa_brian.protocols.spec import Parameter
 from ctfa_brian.sweep import check_scheduler, expand_grid, run_sweep, write_table
 
-__all__ = ["CELL_PARAMETERS", "SWEEP_DEVICE", "SWEEP_OPTIONS", "cells_of", "check_grid",
-           "check_sweep", "grid_results", "plot_lines", "run_grid", "save_figure",
+__all__ = ["CELL_PARAMETERS", "SWEEP_DEVICE", "SWEEP_OPTIONS", "cells_of", "check_cells",
+           "check_grid", "check_sweep", "grid_results", "plot_lines", "run_grid", "save_figure",
            "status_counts", "sweep_parameters"]
 
 _RULES = ("sgd", "fa", "kp", "dfa", "direct-kp")
@@ -59,6 +59,10 @@ CELL_PARAMETERS = {
     "tau_prop": Parameter("time", 10 * ms, "neuronal time constant", gt=0 * ms),
     "tau_dec": Parameter("time", 1200 * second, "passive decay of W and V", gt=0 * ms),
     "noise": Parameter("float", 0.0, "integration-noise amplitude (dimensionless)", ge=0.0),
+    "tau_elig_over_T": Parameter("float", 0.0, "τ_elig / T of the eligibility gate on the "
+                                 "forward synapses (0: no gate, the ungated rule)", ge=0.0),
+    "eligibility": Parameter("str", "pre", "what writes the gate's trace",
+                             choices=("pre", "hebbian")),
     "anneal_to": Parameter("float", 1.0, "plasticity at the end of training: the gate falls "
                            "linearly from 1 to anneal_to over the last epoch (1: none)",
                            gt=0.0, le=1.0),
@@ -137,8 +141,14 @@ def check_grid(params, grid):
     a dt too coarse for τ_prop, a bad ``hidden`` are reported with the cell that has them), checks
     discrete cells' delays, and that the Dask scheduler, if one is given, answers.
     """
-    for cell in cells_of({**params, "n_seeds": 1}, grid):
-        where = ", ".join(f"{k} = {cell[k]}" for k in grid)
+    check_cells(cells_of({**params, "n_seeds": 1}, grid), list(grid), params["scheduler"])
+    return params
+
+
+def check_cells(cells, keys, scheduler=""):
+    """`check_grid` for a list of ``cells``; an error names the cell by its ``keys``."""
+    for cell in cells:
+        where = ", ".join(f"{k} = {cell[k]}" for k in keys)
         try:
             parse_hidden(cell["hidden"])
             if cell["model"] == "discrete":
@@ -154,9 +164,8 @@ def check_grid(params, grid):
                 _estimate(cell)
         except ValueError as err:
             raise ValueError(f"grid cell ({where}): {err}" if where else str(err)) from None
-    if params["scheduler"]:
-        check_scheduler(params["scheduler"])
-    return params
+    if scheduler:
+        check_scheduler(scheduler)
 
 
 def run_grid(params, grid, out_dir):

@@ -173,6 +173,8 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
     if config.parameters["device"] in ("numpy", "cython", "runtime"):
         select(config.parameters["device"])
     out.mkdir(parents=True, exist_ok=True)
+    if "retry_failed" in config.parameters:  # a sweep: one killed midway resumes from here
+        io.write_json(out / "manifest.json", manifest)
     start = time.perf_counter()
     try:
         if hasattr(module, "GRID"):
