@@ -30,8 +30,8 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian.parameters import to_jsonable
 
-__all__ = ["atomic_path", "make_manifest", "parse_quantity", "save_figure", "write_json",
-           "write_results", "write_rows"]
+__all__ = ["atomic_path", "make_manifest", "parse_quantity", "provenance", "save_figure",
+           "write_json", "write_results", "write_rows"]
 
 logger = get_logger(__name__)
 
@@ -254,6 +254,19 @@ def _version(module_name):
         return None
 
 
+def provenance(argv=None):
+    """What every manifest ends with: ``versions`` (ctfa_brian, brian2, numpy, neo, python),
+    ``platform``, ``timestamp_utc`` (ISO 8601) and ``command_line`` (default ``sys.argv``)."""
+    import ctfa_brian
+
+    versions = {"ctfa_brian": ctfa_brian.__version__, "brian2": _version("brian2"),
+                "numpy": np.__version__, "neo": _version("neo"),
+                "python": platform.python_version()}
+    return {"versions": versions, "platform": platform.platform(),
+            "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command_line": list(sys.argv if argv is None else argv)}
+
+
 def make_manifest(model, schedule, training, dataset_name, device, extra=None, argv=None):
     """Describe a run completely enough to repeat it.
 
@@ -276,26 +289,9 @@ def make_manifest(model, schedule, training, dataset_name, device, extra=None, a
         ``"200. ms"``), ``dataset``, ``device``, ``seed``, ``versions`` (ctfa_brian, brian2,
         numpy, neo, python), ``platform``, ``timestamp_utc`` (ISO 8601) and ``command_line``.
     """
-    import ctfa_brian
-
-    manifest = {
-        "dataset": dataset_name,
-        "device": device,
-        "seed": int(training.seed),
-        "model": to_jsonable(model),
-        "schedule": to_jsonable(schedule),
-        "training": to_jsonable(training),
-        "versions": {
-            "ctfa_brian": ctfa_brian.__version__,
-            "brian2": _version("brian2"),
-            "numpy": np.__version__,
-            "neo": _version("neo"),
-            "python": platform.python_version(),
-        },
-        "platform": platform.platform(),
-        "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command_line": list(sys.argv if argv is None else argv),
-    }
+    manifest = {"dataset": dataset_name, "device": device, "seed": int(training.seed),
+                "model": to_jsonable(model), "schedule": to_jsonable(schedule),
+                "training": to_jsonable(training), **provenance(argv)}
     if extra is not None:
         manifest["extra"] = _plain(extra)
     return manifest

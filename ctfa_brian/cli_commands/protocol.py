@@ -21,7 +21,7 @@ RUN_OPTIONS = ("workers", "scheduler", "retry_failed", "n_seeds")
 
 def same_sweep(config):
     """A test for `ctfa_brian.outdir.check_out`: is a directory's manifest this same sweep?"""
-    from ctfa_brian.protocols.runner import parameters_to_jsonable
+    from ctfa_brian.protocols.spec import parameters_to_jsonable
 
     if not config.grid and "retry_failed" not in config.parameters:  # not a sweep
         return None

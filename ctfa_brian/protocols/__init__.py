@@ -13,32 +13,16 @@ Example
 ...                        overrides=["n_delays=13"])                # doctest: +SKIP
 """
 
-from ctfa_brian.protocols.runner import (
-    COMMON_PARAMETERS,
-    KINDS,
-    Parameter,
+from ctfa_brian.protocols.config import (
     ProtocolConfig,
     available_protocols,
     configure,
-    format_parameters,
     get_protocol,
     load_protocol_file,
-    parameters_to_jsonable,
-    protocol_manifest,
-    run_protocol,
 )
+from ctfa_brian.protocols.runner import format_parameters, protocol_manifest, run_protocol
+from ctfa_brian.protocols.spec import COMMON_PARAMETERS, KINDS, Parameter, parameters_to_jsonable
 
-__all__ = [
-    "COMMON_PARAMETERS",
-    "KINDS",
-    "Parameter",
-    "ProtocolConfig",
-    "available_protocols",
-    "configure",
-    "format_parameters",
-    "get_protocol",
-    "load_protocol_file",
-    "parameters_to_jsonable",
-    "protocol_manifest",
-    "run_protocol",
-]
+__all__ = ["COMMON_PARAMETERS", "KINDS", "Parameter", "ProtocolConfig", "available_protocols",
+           "configure", "format_parameters", "get_protocol", "load_protocol_file",
+           "parameters_to_jsonable", "protocol_manifest", "run_protocol"]

@@ -8,16 +8,14 @@ annotations ``circuit``, ``population``, ``event``, parameters on the block with
 key).
 """
 
-import time
-from pathlib import Path
 
 import numpy as np
 from brian2 import ms, second
 
-from ctfa_brian.io import write_rows
+from ctfa_brian.io import save_figure
 from ctfa_brian.parameters import format_time
-from ctfa_brian.protocols._cells import save_figure
 from ctfa_brian.protocols._spiking_synapse import overlap_spiking, window_spiking
+from ctfa_brian.protocols.outputs import save_outputs
 
 __all__ = ["SEM_ALLOWANCE", "check_against_law", "run_overlap", "run_window", "spikes_block"]
 
@@ -71,19 +69,6 @@ def _table(result, x_name, x_of, quantity):
                              f"{quantity}_sem": f"{curve['sem'][k]:.6g}",
                              f"{quantity}_law": f"{curve['law'][k]:.10g}"})
     return rows
-
-
-def _save(result, params, out_dir, protocol, rows, fig, seconds=("tau_pot", "tau_dec")):
-    """Write ``table.csv``, ``<protocol>.png`` (``fig``) and ``spikes.nix``."""
-    from ctfa_brian.neo_io import neo_suffix, save_neo
-
-    out_dir = Path(out_dir)
-    start = time.perf_counter()
-    files = {"table": write_rows(rows, out_dir / "table.csv"),
-             "figure": save_figure(fig, out_dir / f"{protocol}.png"),
-             "spikes": save_neo(spikes_block(result, params, protocol, seconds),
-                                out_dir / f"spikes{neo_suffix()}")}
-    return {k: str(v) for k, v in files.items()}, time.perf_counter() - start
 
 
 # ----------------------------------------------------------------------------------------
@@ -166,10 +151,10 @@ def run_overlap(params, out_dir, delays):
     result = overlap_spiking(params, delays)
     results = _overlap_summary(result, params)
     rows = _table(result, "delay_ms", lambda d: float(d / ms), "minus_dW")
-    results["files"], write = _save(result, params, out_dir, "overlap", rows,
-                                    _overlap_figure(result, params))
-    results["timings_s"] = {**result.timings, "write": write}
-    return results
+    fig = _overlap_figure(result, params)
+    return save_outputs(results, out_dir, result.timings, rows,
+                        lambda out: save_figure(fig, out / "overlap.png"),
+                        spikes_block(result, params, "overlap"), neo="spikes")
 
 
 # ----------------------------------------------------------------------------------------
@@ -267,7 +252,8 @@ def run_window(params, out_dir, delays, taus):
     rows = _table(result, "delay_s", lambda d: float(d / second), "dW")
     from ctfa_brian.protocols.laws.window import WINDOW_SECONDS
 
-    results["files"], write = _save(result, params, out_dir, "eligibility_window", rows,
-                                    _window_figure(result, params), WINDOW_SECONDS)
-    results["timings_s"] = {**result.timings, "write": write}
-    return results
+    fig = _window_figure(result, params)
+    return save_outputs(results, out_dir, result.timings, rows,
+                        lambda out: save_figure(fig, out / "eligibility_window.png"),
+                        spikes_block(result, params, "eligibility_window", WINDOW_SECONDS),
+                        neo="spikes")

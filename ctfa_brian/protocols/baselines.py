@@ -17,22 +17,14 @@ import csv
 import numpy as np
 from brian2 import ms
 
-from ctfa_brian.protocols._cells import (
-    SWEEP_DEVICE,
-    check_sweep,
-    grid_results,
-    plot_lines,
-    run_grid,
-    save_figure,
-    sweep_parameters,
-)
+from ctfa_brian.protocols import _cells
 from ctfa_brian.sweep import aggregate
 
 __all__ = ["DEVICE", "GRID", "NAME", "PARAMETERS", "check", "run", "write_tables"]
 
 NAME = "baselines"
-DEVICE = SWEEP_DEVICE
-PARAMETERS = sweep_parameters(dataset="circles", hidden="24", rule="kp", epochs=10,
+DEVICE = _cells.SWEEP_DEVICE
+PARAMETERS = _cells.sweep_parameters(dataset="circles", hidden="24", rule="kp", epochs=10,
                               tau_pot_over_T=40.0, sample_time=100 * ms)
 
 #: Default axes: both models, one to three hidden layers of 24, five delay ratios.
@@ -45,7 +37,7 @@ GRID = {
 
 def check(params, grid):
     """``model`` must be an axis; discrete cells need 0 ≤ Δ/T ≤ 1 (`check_grid`)."""
-    return check_sweep(params, grid, NAME, ("model",),
+    return _cells.check_sweep(params, grid, NAME, ("model",),
                        example='model = ["continuous", "discrete"]', continuous_only=False)
 
 
@@ -92,7 +84,7 @@ def _plot(path, summary, grid, title):
     for ax, arch in zip(axes, archs):
         entries = [e for e in summary if e["hidden"] == arch]
         if "delay_over_T" in grid:
-            plot_lines(ax, entries, "delay_over_T", ["model"])
+            _cells.plot_lines(ax, entries, "delay_over_T", ["model"])
             ax.set_xlabel("delay ratio Δ / T")
         else:
             for e in entries:
@@ -101,12 +93,12 @@ def _plot(path, summary, grid, title):
         ax.legend(fontsize=8, loc="lower left")
     axes[0].set_ylabel("test accuracy")
     fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
+    return _cells.save_figure(fig, path)
 
 
 def run(params, out_dir, grid):
     """Run (or resume) the sweep; write the tables and baselines.png."""
-    rows = run_grid(params, grid, out_dir)
+    rows = _cells.run_grid(params, grid, out_dir)
     keys = [k for k in grid]
     summary = aggregate(rows, keys)
     for entry in summary:
@@ -117,5 +109,5 @@ def run(params, out_dir, grid):
     title = (f"{params['dataset']}: continuous ({params['rule']}, T = "
              f"{params['sample_time'] / ms:g} ms) vs discrete MLP (Adam 1e-3, batch 1)")
     figure = _plot(out_dir / "baselines.png", summary, grid, title)
-    return grid_results(summary, rows, out_dir, summary_table=table, summary_csv=table_csv,
+    return _cells.grid_results(summary, rows, out_dir, summary_table=table, summary_csv=table_csv,
                         figure=figure)

@@ -265,26 +265,12 @@ def configure(name, parameters=None, overrides=(), source=None, grid=None, grid_
 
 
 def load_protocol_file(path, overrides=(), grid_overrides=()):
-    """Read and validate a protocol file (TOML) and ``key=value`` overrides.
+    """`configure` the protocol of the TOML file ``path`` (``protocol = "NAME"``, a
+    ``[parameters]`` table, a ``[grid]`` for a sweep) with the command line's ``--set``
+    (``overrides``) and ``--grid`` (``grid_overrides``); return the `ProtocolConfig`.
 
-    Parameters
-    ----------
-    path : str or Path
-        A TOML file with ``protocol = "NAME"`` and a ``[parameters]`` table.
-    overrides : iterable of str
-        ``"key=value"`` strings (the command line's ``--set``), applied after the file.
-    grid_overrides : iterable of str
-        ``"key=[values]"`` strings (the command line's ``--grid``), for sweep protocols.
-
-    Returns
-    -------
-    ProtocolConfig
-
-    Raises
-    ------
-    ValueError
-        The file is missing or not valid TOML, lacks ``protocol``, has unknown top-level keys,
-        or any parameter is invalid (see `configure`).
+    Raises a ValueError where the file is missing or not valid TOML, lacks ``protocol``, has
+    unknown top-level keys, or any parameter is invalid (see `configure`).
     """
     path = Path(path)
     if not path.is_file():

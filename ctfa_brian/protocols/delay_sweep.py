@@ -17,21 +17,14 @@ import numpy as np
 from brian2 import ms
 
 from ctfa_brian.io import parse_quantity
-from ctfa_brian.protocols._cells import (
-    SWEEP_DEVICE,
-    check_sweep,
-    grid_results,
-    run_grid,
-    save_figure,
-    sweep_parameters,
-)
+from ctfa_brian.protocols import _cells
 from ctfa_brian.sweep import aggregate
 
 __all__ = ["DEVICE", "GRID", "NAME", "PARAMETERS", "check", "plot_heatmaps", "run"]
 
 NAME = "delay_sweep"
-DEVICE = SWEEP_DEVICE
-PARAMETERS = sweep_parameters(rule="direct-kp", evaluate="final")
+DEVICE = _cells.SWEEP_DEVICE
+PARAMETERS = _cells.sweep_parameters(rule="direct-kp", evaluate="final")
 
 #: Default axes: Δ/T × T.
 GRID = {
@@ -45,7 +38,7 @@ _AXES = ("delay_over_T", "sample_time")
 
 def check(params, grid):
     """Both heatmap axes must be in the grid; every cell must be a valid run."""
-    return check_sweep(params, grid, NAME, _AXES)
+    return _cells.check_sweep(params, grid, NAME, _AXES)
 
 
 def _panels(summary, grid):
@@ -101,7 +94,7 @@ def plot_heatmaps(path, summary, grid, title=""):
     fig.colorbar(image, ax=list(axes), label="test accuracy", shrink=0.9)
     if title:
         fig.suptitle(title + "   (dotted: |Δ| = T)", fontsize=9)
-    return save_figure(fig, path)
+    return _cells.save_figure(fig, path)
 
 
 def summarise(rows, grid):
@@ -111,11 +104,11 @@ def summarise(rows, grid):
 
 def run(params, out_dir, grid):
     """Run (or resume) the sweep; write table.csv, delay_sweep.png and the summary."""
-    rows = run_grid(params, grid, out_dir)
+    rows = _cells.run_grid(params, grid, out_dir)
     summary = summarise(rows, grid)
     hidden = "" if "hidden" in grid else f"hidden {params['hidden']}, "
     title = (f"{params['dataset']}, {params['rule']}, {hidden}"
              f"τ_prop = {params['tau_prop'] / ms:g} ms, τ_pot = {params['tau_pot_over_T']:g} T, "
              f"{params['epochs']} epochs, {params['n_seeds']} seed(s)")
     figure = plot_heatmaps(out_dir / "delay_sweep.png", summary, grid, title=title)
-    return grid_results(summary, rows, out_dir, figure=figure)
+    return _cells.grid_results(summary, rows, out_dir, figure=figure)

@@ -12,21 +12,14 @@ import numpy as np
 from brian2 import ms
 
 from ctfa_brian.cells import parse_hidden
-from ctfa_brian.protocols._cells import (
-    SWEEP_DEVICE,
-    check_sweep,
-    grid_results,
-    run_grid,
-    save_figure,
-    sweep_parameters,
-)
+from ctfa_brian.protocols import _cells
 from ctfa_brian.sweep import aggregate
 
 __all__ = ["DEVICE", "GRID", "NAME", "PARAMETERS", "check", "run", "summarise"]
 
 NAME = "depth"
-DEVICE = SWEEP_DEVICE
-PARAMETERS = sweep_parameters(dataset="circles", hidden="24", rule="kp", epochs=10,
+DEVICE = _cells.SWEEP_DEVICE
+PARAMETERS = _cells.sweep_parameters(dataset="circles", hidden="24", rule="kp", epochs=10,
                               tau_pot_over_T=40.0, sample_time=100 * ms)
 
 #: Default axis: one, two and three hidden layers of 24.
@@ -35,7 +28,7 @@ GRID = {"hidden": ("24", "24,24", "24,24,24")}
 
 def check(params, grid):
     """``hidden`` must be an axis; every cell must be a valid run."""
-    return check_sweep(params, grid, NAME, ("hidden",), example='hidden = ["24", "24,24"]')
+    return _cells.check_sweep(params, grid, NAME, ("hidden",), example='hidden = ["24", "24,24"]')
 
 
 def summarise(rows, grid):
@@ -73,14 +66,14 @@ def _plot(path, summary, title):
                  xticks=range(1, max(depths) + 1))
     ax_angle.legend(fontsize=8)
     fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
+    return _cells.save_figure(fig, path)
 
 
 def run(params, out_dir, grid):
     """Run (or resume) the sweep; write table.csv and depth.png."""
-    rows = run_grid(params, grid, out_dir)
+    rows = _cells.run_grid(params, grid, out_dir)
     summary = summarise(rows, grid)
     title = (f"{params['dataset']}, {params['rule']}, T = {params['sample_time'] / ms:g} ms, "
              f"Δ/T = {params['delay_over_T']:g}, τ_prop = {params['tau_prop'] / ms:g} ms")
     figure = _plot(out_dir / "depth.png", summary, title)
-    return grid_results(summary, rows, out_dir, figure=figure)
+    return _cells.grid_results(summary, rows, out_dir, figure=figure)

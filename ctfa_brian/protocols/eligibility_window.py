@@ -54,7 +54,6 @@ summed over the n pulses (`window_law`; exact, and the ungated rule is τ_elig =
 """
 
 import time
-from pathlib import Path
 
 import numpy as np
 from brian2 import (
@@ -81,15 +80,21 @@ from ctfa_brian.protocols.laws.window import (
     read_data,
     window_law,
 )
-from ctfa_brian.protocols.spec import Parameter
+from ctfa_brian.protocols.outputs import save_outputs
+from ctfa_brian.protocols.spec import (
+    Parameter,
+    check_resolution,
+    check_spike_probability,
+    check_whole_steps,
+)
 from ctfa_brian.protocols.window_report import (
     NAME,
     Window,
     _summary,
     fit_data,
     plot,
+    table_rows,
     traces_block,
-    write_table,
 )
 
 __all__ = [
@@ -110,7 +115,7 @@ __all__ = [
     "simulate",
     "traces_block",
     "window_law",
-    "write_table",
+    "table_rows",
 ]
 
 logger = get_logger(__name__)
@@ -167,18 +172,6 @@ _NO_DECAY = 1e12 * second
 # ----------------------------------------------------------------------------------------
 # Parameters
 # ----------------------------------------------------------------------------------------
-def _steps(value, dt):
-    return float(value / dt)
-
-
-def _whole(name, value, dt):
-    steps = _steps(value, dt)
-    if abs(steps - round(steps)) > 1e-6:
-        raise ValueError(f"{name} = {format_time(value)} is not a whole number of steps of "
-                         f"dt = {format_time(dt)}; choose a multiple of dt")
-    return int(round(steps))
-
-
 def check(params):
     """Check the schedule and the data file before anything is written.
 
@@ -202,15 +195,10 @@ def check(params):
                          f"shorter than the gap between pulse onsets, 1/burst_rate = "
                          f"{format_time(period)} (burst_rate = {rate:g} Hz): the pulses would "
                          "merge; shorten pulse_width or lower burst_rate")
-    if not dt <= width:
-        raise ValueError(f"dt = {format_time(dt)} is too coarse for pulse_width = "
-                         f"{format_time(width)}; it must be ≤ pulse_width")
-    if float(tau_d) > 0 and not dt * 10 <= tau_d:
-        raise ValueError(f"dt = {format_time(dt)} is too coarse for tau_dopamine = "
-                         f"{format_time(tau_d)}; it must be ≤ tau_dopamine/10 "
-                         f"(= {format_time(tau_d / 10)})")
-    _whole("pulse_width", width, dt)
-    _whole("pairing_duration", P, dt)
+    check_resolution(dt, "pulse_width", width, 1, strict=False)
+    if float(tau_d) > 0:
+        check_resolution(dt, "tau_dopamine", tau_d, 10, strict=False)
+    check_whole_steps(dt, pulse_width=width, pairing_duration=P)
     if params["record_dt"] < dt:
         raise ValueError(f"record_dt = {format_time(params['record_dt'])} is shorter than "
                          f"dt = {format_time(dt)}; it must be ≥ dt")
@@ -234,7 +222,7 @@ def check(params):
             + f", but trial_duration = {format_time(T_trial)} {left}; raise "
             f"trial_duration to ≥ "
             f"{format_time(d + burst + tail)} or drop that delay")
-    steps = np.round(np.asarray([_steps(d, dt) for d in params["delays"]])).astype(int)
+    steps = np.round(np.asarray([float(d / dt) for d in params["delays"]])).astype(int)
     if len(set(steps.tolist())) < len(steps):
         raise ValueError(f"delays = {[format_time(d) for d in params['delays']]} has two delays "
                          f"on the same step of dt = {format_time(dt)}; remove the duplicate")
@@ -245,15 +233,8 @@ def check(params):
                          f"{n_steps:.3g} steps of dt = {format_time(dt)} (at most "
                          f"{_MAX_STEPS:.0e}); raise dt or shorten the schedule")
     if params["variant"] == "spiking":
-        p_max = params["max_rate_hz"] * _s(dt)
-        if p_max > 0.1:
-            raise ValueError(f"dt = {format_time(dt)} is too coarse for max_rate_hz = "
-                             f"{params['max_rate_hz']:g}: a spike probability of {p_max:g} per "
-                             "step; it must be ≤ 0.1 (dt ≤ 0.1/max_rate)")
-        if not dt * 5 < params["spike_tau_prop"]:
-            raise ValueError(f"dt = {format_time(dt)} is too coarse for spike_tau_prop = "
-                             f"{format_time(params['spike_tau_prop'])}; it must be < "
-                             "spike_tau_prop/5")
+        check_spike_probability(dt, params["max_rate_hz"])
+        check_resolution(dt, "spike_tau_prop", params["spike_tau_prop"], 5)
         if params["data"]:
             raise ValueError("data: fitting measured ΔW(d) is done by the rate variant "
                              "(variant = 'rate'); the spiking variant has no fit")
@@ -300,17 +281,8 @@ def _modulator(name, n, burst, params, namespace, tau_elig=None):
 
 
 def simulate(params):
-    """Simulate every synapse (gated per τ_elig and delay, ungated per delay) in one run.
-
-    Parameters
-    ----------
-    params : dict
-        Validated parameters (see `PARAMETERS` and `check`).
-
-    Returns
-    -------
-    Window
-    """
+    """Simulate every synapse (gated per τ_elig and delay, ungated per delay) in one run of
+    the validated ``params``; return a `Window`."""
     dt, P = params["dt"], params["pairing_duration"]
     d_steps, offsets, on_steps, u = pulse_train(params)
     n_total, n = u.shape
@@ -380,23 +352,10 @@ def run(params, out_dir):
     (`ctfa_brian.protocols._spiking_synapse.window_spiking`); writes ``table.csv``,
     ``eligibility_window.png`` and ``spikes.nix`` (one Segment per delay).
 
-    Parameters
-    ----------
-    params : dict
-        Validated parameters.
-    out_dir : Path
-        Existing output directory.
-
-    Returns
-    -------
-    dict
-        ΔW at every delay (``per_delay``), the Yagishita delays (``yagishita``), ``ratio_5s``,
-        the fits (``fit.simulated``, ``fit.data``), ``checks``, ``passed``, ``files``,
-        ``timings_s``.
+    ``params`` are validated and ``out_dir`` exists. Returns ΔW at every delay (``per_delay``),
+    the Yagishita delays (``yagishita``), ``ratio_5s``, the fits (``fit.simulated``,
+    ``fit.data``), ``checks``, ``passed``, ``files``, ``timings_s``.
     """
-    from ctfa_brian.neo_io import neo_suffix, save_neo
-
-    out_dir = Path(out_dir)
     if params["variant"] == "spiking":
         from ctfa_brian.protocols._spiking_report import run_window
 
@@ -406,13 +365,11 @@ def run(params, out_dir):
     start = time.perf_counter()
     data_fit = fit_data(params) if params["data"] else None
     results = _summary(window, params, data_fit)
-    fitted = time.perf_counter()
-    files = {"table": write_table(window, out_dir / "table.csv"),
-             "figure": plot(window, params, out_dir / "eligibility_window.png", data_fit),
-             "traces": save_neo(traces_block(window, params), out_dir / f"traces{neo_suffix()}")}
-    results["files"] = {k: str(v) for k, v in files.items()}
-    results["timings_s"] = {**window.timings, "fit": fitted - start,
-                            "write": time.perf_counter() - fitted}
+    results = save_outputs(results, out_dir, {**window.timings, "fit": time.perf_counter() - start},
+                           table_rows(window),
+                           lambda out: plot(window, params, out / "eligibility_window.png",
+                                            data_fit),
+                           traces_block(window, params))
     logger.debug(f"eligibility_window: peak at {results['peak_delay_s']:g} s, ratio at +5 s "
                  f"{results['ratio_5s']}")
     return results

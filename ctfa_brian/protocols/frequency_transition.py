@@ -83,7 +83,12 @@ from brian2.utils.logger import get_logger
 from ctfa_brian import equations as eq
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols.laws.theta import cycle_law
-from ctfa_brian.protocols.spec import Parameter
+from ctfa_brian.protocols.outputs import save_outputs
+from ctfa_brian.protocols.spec import (
+    Parameter,
+    check_resolution,
+    check_whole_steps,
+)
 from ctfa_brian.protocols.td_circuits import (
     PRE_RATE,
     RATE_SYNAPSE,
@@ -99,8 +104,8 @@ from ctfa_brian.protocols.transition_report import (
     Transition,
     _summary,
     plot,
+    table_rows,
     traces_block,
-    write_table,
 )
 
 __all__ = [
@@ -120,7 +125,7 @@ __all__ = [
     "run",
     "simulate",
     "traces_block",
-    "write_table",
+    "table_rows",
 ]
 
 logger = get_logger(__name__)
@@ -183,11 +188,6 @@ def _steps(value, dt):
     return float(value / dt)
 
 
-def _is_multiple(value, dt):
-    steps = _steps(value, dt)
-    return abs(steps - round(steps)) <= 1e-6 * max(1.0, steps)
-
-
 def check(params):
     """Fill in ``mode`` from ``variant`` and check the parameters against each other.
 
@@ -226,20 +226,15 @@ def check(params):
                          f"must be ≤ phase_duration (= {format_time(P)}) so that the gate lies "
                          "in the plus phase")
     for key in ("tau_prop", "tau_fast"):
-        if not dt * _MIN_STEPS_TAU < params[key]:
-            raise ValueError(f"dt = {format_time(dt)} is too coarse for {key} = "
-                             f"{format_time(params[key])}; it must be < {key}/{_MIN_STEPS_TAU} "
-                             f"(= {format_time(params[key] / _MIN_STEPS_TAU)})")
+        check_resolution(dt, key, params[key], _MIN_STEPS_TAU)
     f_max = max(max(f1), max(f2))
     if f_max * float(dt / second) > _MAX_RATE_DT:
         largest = format_time(_MAX_RATE_DT / f_max * second)
         raise ValueError(f"dt = {format_time(dt)} is too coarse for the highest frequency "
                          f"{f_max:g} Hz (f1_hz/f2_hz); dt must be ≪ 1/f_max: f_max·dt ≤ "
                          f"{_MAX_RATE_DT:g}, i.e. dt ≤ {largest}")
-    for key in ("phase_duration", "gate_width", "record_dt"):
-        if not _is_multiple(params[key], dt):
-            raise ValueError(f"{key} = {format_time(params[key])} is not a whole number of "
-                             f"steps of dt = {format_time(dt)}; choose a multiple of dt")
+    check_whole_steps(dt, **{k: params[k] for k in ("phase_duration", "gate_width",
+                                                    "record_dt")})
     if params["record_dt"] > P / 10:
         raise ValueError(f"record_dt = {format_time(params['record_dt'])} is too coarse; it "
                          f"must be ≤ phase_duration/10 (= {format_time(P / 10)})")
@@ -272,17 +267,8 @@ def _rate_table(params, n_trials):
 
 
 def simulate(params):
-    """Simulate every condition × trial in one Brian2 `Network`; compute the laws.
-
-    Parameters
-    ----------
-    params : dict
-        Validated parameters (see `PARAMETERS` and `check`).
-
-    Returns
-    -------
-    Transition
-    """
+    """Simulate every condition × trial of the validated ``params`` in one Brian2 `Network`;
+    compute the laws; return a `Transition`."""
     dt, P = params["dt"], params["phase_duration"]
     pairs = conditions(params)
     n_cond, n_trials = len(pairs), params["n_trials"]
@@ -393,33 +379,15 @@ def simulate(params):
 def run(params, out_dir):
     """Simulate, then write ``table.csv``, ``frequency_transition.png`` and ``traces.nix``.
 
-    Parameters
-    ----------
-    params : dict
-        Validated parameters.
-    out_dir : Path
-        Existing output directory.
-
-    Returns
-    -------
-    dict
-        Mean and s.e.m. of ΔW per condition (gated and time-invariant) with the exact law,
-        the swapped-pair comparison of the time-invariant rule, ``checks``, ``passed``,
-        ``files`` and ``timings_s`` (see `_summary`).
+    ``params`` are validated and ``out_dir`` exists. Returns mean and s.e.m. of ΔW per condition
+    (gated and time-invariant) with the exact law, the swapped-pair comparison of the
+    time-invariant rule, ``checks``, ``passed``, ``files`` and ``timings_s`` (see `_summary`).
     """
-    from pathlib import Path
-
-    from ctfa_brian.neo_io import neo_suffix, save_neo
-
-    out_dir = Path(out_dir)
     result = simulate(params)
-    results = _summary(result, params)
-    start = time.perf_counter()
-    files = {"table": write_table(result, out_dir / "table.csv"),
-             "figure": plot(result, params, out_dir / "frequency_transition.png"),
-             "traces": save_neo(traces_block(result, params), out_dir / f"traces{neo_suffix()}")}
-    results["files"] = {k: str(v) for k, v in files.items()}
-    results["timings_s"] = {**result.timings, "write": time.perf_counter() - start}
+    results = save_outputs(_summary(result, params), out_dir, result.timings,
+                           table_rows(result),
+                           lambda out: plot(result, params, out / "frequency_transition.png"),
+                           traces_block(result, params))
     for entry in results["conditions"]:
         logger.debug(f"frequency_transition: {entry['condition']} Hz: ΔW = {entry['mean']:.4g} "
                      f"± {entry['sem']:.2g} (law {entry['law']:.4g})")

@@ -10,22 +10,14 @@ seed and plots test accuracy against it. All positive amplitudes share one compi
 
 from brian2 import ms
 
-from ctfa_brian.protocols._cells import (
-    SWEEP_DEVICE,
-    check_sweep,
-    grid_results,
-    plot_lines,
-    run_grid,
-    save_figure,
-    sweep_parameters,
-)
+from ctfa_brian.protocols import _cells
 from ctfa_brian.sweep import aggregate
 
 __all__ = ["DEVICE", "GRID", "NAME", "PARAMETERS", "check", "run"]
 
 NAME = "noise"
-DEVICE = SWEEP_DEVICE
-PARAMETERS = sweep_parameters(evaluate="final")
+DEVICE = _cells.SWEEP_DEVICE
+PARAMETERS = _cells.sweep_parameters(evaluate="final")
 
 #: Default axis: noise amplitudes.
 GRID = {"noise": (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)}
@@ -33,19 +25,19 @@ GRID = {"noise": (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)}
 
 def check(params, grid):
     """``noise`` must be an axis; every cell must be a valid run."""
-    return check_sweep(params, grid, NAME, ("noise",), example="noise = [0, 0.1, 0.5]")
+    return _cells.check_sweep(params, grid, NAME, ("noise",), example="noise = [0, 0.1, 0.5]")
 
 
 def run(params, out_dir, grid):
     """Run (or resume) the sweep; write table.csv and noise.png."""
     from matplotlib.figure import Figure
 
-    rows = run_grid(params, grid, out_dir)
+    rows = _cells.run_grid(params, grid, out_dir)
     summary = aggregate(rows, list(grid))
     others = [k for k in grid if k != "noise"]
     fig = Figure(figsize=(5.5, 3.8), layout="constrained")
     ax = fig.subplots()
-    plot_lines(ax, summary, "noise", others)
+    _cells.plot_lines(ax, summary, "noise", others)
     ax.set(xlabel="integration-noise amplitude", ylabel="test accuracy", ylim=(0, 1),
            title=f"{params['dataset']}, {params['rule']}, hidden {params['hidden']}, "
                  f"T = {params['sample_time'] / ms:g} ms")
@@ -56,5 +48,5 @@ def run(params, out_dir, grid):
         ax.set_xticks([0, *positive], ["0", *[f"{g:g}" for g in positive]])
     if others:
         ax.legend()
-    figure = save_figure(fig, out_dir / "noise.png")
-    return grid_results(summary, rows, out_dir, figure=figure)
+    figure = _cells.save_figure(fig, out_dir / "noise.png")
+    return _cells.grid_results(summary, rows, out_dir, figure=figure)

@@ -60,16 +60,22 @@ from ctfa_brian.protocols.laws.overlap import (
     propagated_law,
     triangle_law,
 )
+from ctfa_brian.protocols.outputs import save_outputs
 from ctfa_brian.protocols.overlap_report import (
     NAME,
     Curve,
     Sweep,
     _summary,
     plot,
+    table_rows,
     traces_block,
-    write_table,
 )
-from ctfa_brian.protocols.spec import Parameter
+from ctfa_brian.protocols.spec import (
+    Parameter,
+    check_resolution,
+    check_spike_probability,
+    check_whole_steps,
+)
 
 __all__ = [
     "NAME",
@@ -87,7 +93,7 @@ __all__ = [
     "simulate",
     "traces_block",
     "triangle_law",
-    "write_table",
+    "table_rows",
 ]
 
 logger = get_logger(__name__)
@@ -153,38 +159,23 @@ def check(params):
     if params["n_delays"] % 2 == 0:
         raise ValueError(f"n_delays = {params['n_delays']} is not allowed; it must be odd so "
                          "that Δ = 0 is one of the delays")
-    if not dt * _MIN_STEPS_T < T:
-        raise ValueError(f"dt = {format_time(dt)} is too coarse for sample_time = "
-                         f"{format_time(T)}; it must be < sample_time/{_MIN_STEPS_T} "
-                         f"(= {format_time(T / _MIN_STEPS_T)})")
-    steps = float(T / dt)
-    if abs(steps - round(steps)) > 1e-6:
-        raise ValueError(f"sample_time = {format_time(T)} is not a whole number of steps of "
-                         f"dt = {format_time(dt)}; choose a multiple of dt")
+    check_resolution(dt, "sample_time", T, _MIN_STEPS_T)
+    check_whole_steps(dt, sample_time=T)
     spacing = 2 * params["max_delay_ratio"] * T / (params["n_delays"] - 1)
     if spacing < dt:
         raise ValueError(f"n_delays = {params['n_delays']} puts the delays "
                          f"{format_time(spacing)} apart, closer than dt = {format_time(dt)}; "
                          "use fewer delays or a smaller dt")
     if params["variant"] == "spiking":
-        p_max = params["max_rate_hz"] * float(dt / second)
-        if p_max > 0.1:
-            raise ValueError(f"dt = {format_time(dt)} is too coarse for max_rate_hz = "
-                             f"{params['max_rate_hz']:g}: a spike probability of {p_max:g} per "
-                             "step; it must be ≤ 0.1 (dt ≤ 0.1/max_rate)")
+        check_spike_probability(dt, params["max_rate_hz"])
         if params["cch_bin"] < dt or params["cch_bin"] > T / 10:
             raise ValueError(f"cch_bin = {format_time(params['cch_bin'])} is not allowed; it "
                              f"must lie between dt = {format_time(dt)} and sample_time/10 = "
                              f"{format_time(T / 10)}")
-        if not dt * _MIN_STEPS_PROP < params["spike_tau_prop"]:
-            raise ValueError(f"dt = {format_time(dt)} is too coarse for spike_tau_prop = "
-                             f"{format_time(params['spike_tau_prop'])}; it must be < "
-                             f"spike_tau_prop/{_MIN_STEPS_PROP}")
+        check_resolution(dt, "spike_tau_prop", params["spike_tau_prop"], _MIN_STEPS_PROP)
     for k, tau_prop in enumerate(params["tau_props"]):
-        if float(tau_prop) > 0 and not dt * _MIN_STEPS_PROP < tau_prop:
-            raise ValueError(f"dt = {format_time(dt)} is too coarse for tau_props[{k}] = "
-                             f"{format_time(tau_prop)}; it must be < tau_prop/{_MIN_STEPS_PROP} "
-                             f"(= {format_time(tau_prop / _MIN_STEPS_PROP)})")
+        if float(tau_prop) > 0:
+            check_resolution(dt, f"tau_props[{k}]", tau_prop, _MIN_STEPS_PROP, name="tau_prop")
     if any(float(tp) > 0 for tp in params["tau_props"]) and \
             params["input_hops"] + params["error_hops"] == 0:
         raise ValueError("input_hops = 0 and error_hops = 0 leave the nonzero tau_props "
@@ -278,16 +269,9 @@ def _trace_indices(delays, T, max_ratio):
 
 
 def simulate(params):
-    """Simulate every curve of the protocol in one Brian2 `Network` and compute the laws.
+    """Simulate every curve in one Brian2 `Network` and compute the laws; return a `Sweep`.
 
-    Parameters
-    ----------
-    params : dict
-        Validated parameters (see `PARAMETERS`; ``tau_elig`` filled in by `check`).
-
-    Returns
-    -------
-    Sweep
+    ``params`` are validated (`PARAMETERS`; ``tau_elig`` filled in by `check`).
     """
     T, dt = params["sample_time"], params["dt"]
     n = params["n_delays"]
@@ -385,36 +369,18 @@ def run(params, out_dir):
     synapses (`ctfa_brian.protocols._spiking_synapse.overlap_spiking`), ``n_trials`` per delay;
     writes ``table.csv``, ``overlap.png`` and ``spikes.nix`` (one Segment per delay).
 
-    Parameters
-    ----------
-    params : dict
-        Validated parameters.
-    out_dir : Path
-        Existing output directory.
-
-    Returns
-    -------
-    dict
-        Deviations from each law (% of its peak), the gated ratios, the propagation summary,
-        ``checks``, ``passed``, ``files`` and ``timings_s`` (see `_summary`).
+    ``params`` are validated and ``out_dir`` exists. Returns deviations from each law (% of its
+    peak), the gated ratios, the propagation summary, ``checks``, ``passed``, ``files`` and
+    ``timings_s`` (see `_summary`).
     """
-    from pathlib import Path
-
-    from ctfa_brian.neo_io import neo_suffix, save_neo
-
-    out_dir = Path(out_dir)
     if params["variant"] == "spiking":
         from ctfa_brian.protocols._spiking_report import run_overlap
 
         return run_overlap(params, out_dir, delays_of(params))
     sweep = simulate(params)
-    results = _summary(sweep, params)
-    start = time.perf_counter()
-    files = {"table": write_table(sweep, out_dir / "table.csv"),
-             "figure": plot(sweep, out_dir / "overlap.png"),
-             "traces": save_neo(traces_block(sweep, params), out_dir / f"traces{neo_suffix()}")}
-    results["files"] = {k: str(v) for k, v in files.items()}
-    results["timings_s"] = {**sweep.timings, "write": time.perf_counter() - start}
+    results = save_outputs(_summary(sweep, params), out_dir, sweep.timings, table_rows(sweep),
+                           lambda out: plot(sweep, out / "overlap.png"),
+                           traces_block(sweep, params))
     for entry in results["ungated"]:
         logger.debug(f"overlap: {entry['variant']} τ_pot/T = {entry['tau_pot_ratio']:g}: "
                     f"{entry['max_deviation_percent']:.3g} % of peak from {entry['law']}")

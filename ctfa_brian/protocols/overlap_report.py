@@ -12,7 +12,7 @@ from brian2 import (
 )
 from brian2.utils.logger import get_logger
 
-from ctfa_brian.io import save_figure, write_rows
+from ctfa_brian.io import save_figure
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols.laws.overlap import (
     GATED_EARLY_MAX,
@@ -171,7 +171,8 @@ def _summary(sweep, params):
     }
 
 
-def _table_rows(sweep):
+def table_rows(sweep):
+    """Every curve as rows of ``table.csv`` (units in the column names)."""
     T = sweep.sample_time
     direct_peak = {}
     for curve in sweep.curves:
@@ -196,12 +197,6 @@ def _table_rows(sweep):
                 "normalised": f"{curve.minus_dw[k] / peak:.8g}",
             })
     return rows
-
-
-def write_table(sweep, path):
-    """Write every curve as rows of ``path`` (CSV; units in the column names)."""
-    rows = _table_rows(sweep)
-    return write_rows(rows, path)
 
 
 def plot(sweep, path):

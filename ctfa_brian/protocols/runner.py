@@ -34,57 +34,26 @@ and validates everything before anything is written; `run_protocol` then writes
 ``results.json``, ``manifest.json`` and what the protocol itself writes.
 """
 
-import platform
-import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 from brian2 import prefs
 from brian2.utils.logger import get_logger
 
+from ctfa_brian.io import provenance
 from ctfa_brian.protocols.config import (
     _FILE_KEYS,
     ProtocolConfig,
     _spec,
-    available_protocols,
     configure,
     get_protocol,
     load_protocol_file,
 )
-from ctfa_brian.protocols.spec import (
-    COMMON_PARAMETERS,
-    KINDS,
-    Parameter,
-    parameters_to_jsonable,
-)
+from ctfa_brian.protocols.spec import parameters_to_jsonable
 
-__all__ = [
-    "COMMON_PARAMETERS",
-    "KINDS",
-    "Parameter",
-    "ProtocolConfig",
-    "available_protocols",
-    "configure",
-    "format_parameters",
-    "get_protocol",
-    "load_protocol_file",
-    "parameters_to_jsonable",
-    "protocol_manifest",
-    "run_protocol",
-]
+__all__ = ["format_parameters", "protocol_manifest", "run_protocol"]
 
 logger = get_logger(__name__)
-
-
-def _version(module_name):
-    from importlib import metadata
-
-    try:
-        return metadata.version(module_name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def protocol_manifest(config, argv=None):
@@ -97,27 +66,11 @@ def protocol_manifest(config, argv=None):
         with their unit), ``seed``, ``device``, ``versions`` (ctfa_brian, brian2, numpy, neo,
         python), ``platform``, ``timestamp_utc`` and ``command_line``.
     """
-    import ctfa_brian
-
-    return {
-        "protocol": config.name,
-        "source": config.source,
-        "overrides": list(config.overrides),
-        "parameters": parameters_to_jsonable(config.parameters),
-        "grid": parameters_to_jsonable(config.grid),
-        "seed": int(config.parameters["seed"]),
-        "device": config.parameters["device"],
-        "versions": {
-            "ctfa_brian": ctfa_brian.__version__,
-            "brian2": _version("brian2"),
-            "numpy": np.__version__,
-            "neo": _version("neo"),
-            "python": platform.python_version(),
-        },
-        "platform": platform.platform(),
-        "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command_line": list(sys.argv if argv is None else argv),
-    }
+    return {"protocol": config.name, "source": config.source,
+            "overrides": list(config.overrides),
+            "parameters": parameters_to_jsonable(config.parameters),
+            "grid": parameters_to_jsonable(config.grid), "seed": int(config.parameters["seed"]),
+            "device": config.parameters["device"], **provenance(argv)}
 
 
 def run_protocol(path_or_params, out_dir, overrides=(), argv=None):

@@ -17,7 +17,8 @@ from ctfa_brian.device import RUNTIME_DEFAULT
 from ctfa_brian.io import parse_quantity
 from ctfa_brian.parameters import format_time
 
-__all__ = ["COMMON_PARAMETERS", "KINDS", "Parameter", "parameters_to_jsonable"]
+__all__ = ["COMMON_PARAMETERS", "KINDS", "Parameter", "check_resolution",
+           "check_spike_probability", "check_whole_steps", "parameters_to_jsonable"]
 
 #: Kinds of parameter values: a time (string with a unit), a number, an integer, a string, or a
 #: list of times or of numbers.
@@ -232,3 +233,35 @@ def parameters_to_jsonable(parameters):
         else:
             out[key] = value
     return out
+
+
+# ----------------------------------------------------------------------------------------
+# Cross-parameter checks a protocol's ``check`` shares
+# ----------------------------------------------------------------------------------------
+def check_whole_steps(dt, **values):
+    """Raise unless every ``key = value`` is a whole number of steps of ``dt``."""
+    for key, value in values.items():
+        steps = float(value / dt)
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise ValueError(f"{key} = {format_time(value)} is not a whole number of steps of "
+                             f"dt = {format_time(dt)}; choose a multiple of dt")
+
+
+def check_resolution(dt, key, value, steps, strict=True, name=None):
+    """Raise unless ``dt < value/steps`` (``≤`` if not ``strict``); ``name`` is how the
+    limit is written (default ``key``)."""
+    if dt * steps < value or (not strict and dt * steps <= value):
+        return
+    raise ValueError(f"dt = {format_time(dt)} is too coarse for {key} = {format_time(value)}; "
+                     f"it must be {'<' if strict else '≤'} {name or key}/{steps} "
+                     f"(= {format_time(value / steps)})")
+
+
+def check_spike_probability(dt, max_rate_hz, limit=0.1):
+    """Raise unless a Poisson source at ``max_rate_hz`` fires with probability ≤ ``limit``
+    per step of ``dt``."""
+    p_max = max_rate_hz * float(dt / second)
+    if p_max > limit:
+        raise ValueError(f"dt = {format_time(dt)} is too coarse for max_rate_hz = "
+                         f"{max_rate_hz:g}: a spike probability of {p_max:g} per step; it must "
+                         f"be ≤ {limit:g} (dt ≤ {limit:g}/max_rate)")

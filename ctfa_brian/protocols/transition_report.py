@@ -12,7 +12,7 @@ from brian2 import (
 )
 from brian2.utils.logger import get_logger
 
-from ctfa_brian.io import save_figure, write_rows
+from ctfa_brian.io import save_figure
 from ctfa_brian.parameters import format_time
 
 logger = get_logger(__name__)
@@ -184,15 +184,14 @@ def _summary(result, params):
     }
 
 
-def write_table(result, path):
-    """Write one row per condition and trial (CSV; ΔW dimensionless, law = expected ΔW)."""
-    rows = [{"condition": _label(a, b), "f1_hz": f"{a:g}", "f2_hz": f"{b:g}",
+def table_rows(result):
+    """One row per condition and trial (ΔW dimensionless, law = expected ΔW)."""
+    return [{"condition": _label(a, b), "f1_hz": f"{a:g}", "f2_hz": f"{b:g}",
              "mode": result.mode, "trial": k,
              "dw": f"{result.dw[c, k]:.10g}", "dw_law": f"{result.law[c]:.10g}",
              "dw_invariant": f"{result.dw_invariant[c, k]:.10g}",
              "dw_invariant_law": f"{result.law_invariant[c]:.10g}"}
             for c, (a, b) in enumerate(result.conditions) for k in range(result.dw.shape[1])]
-    return write_rows(rows, path)
 
 
 def plot(result, params, path):

@@ -14,7 +14,7 @@ from brian2 import (
 )
 from brian2.utils.logger import get_logger
 
-from ctfa_brian.io import save_figure, write_rows
+from ctfa_brian.io import save_figure
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols.laws.window import (
     EARLY_MAX,
@@ -196,8 +196,8 @@ def _summary(window, params, data_fit=None):
     return results
 
 
-def write_table(window, path):
-    """Write ΔW per variant, τ_elig and delay (CSV; units in the column names)."""
+def table_rows(window):
+    """ΔW per variant, τ_elig and delay as rows of ``table.csv`` (units in the column names)."""
     norm = window.peak if window.peak > 0 else float("nan")
     rows = []
     curves = [("gated", tau, window.gated[c], window.gated_law[c])
@@ -215,7 +215,7 @@ def write_table(window, path):
                 "dw_normalised": f"{dw[k] / (norm if c <= 1 else own):.8g}",
                 "dw_law": f"{law[k]:.10g}",
             })
-    return write_rows(rows, path)
+    return rows
 
 
 def plot(window, params, path, data_fit=None):

@@ -1,0 +1,23 @@
+"""What a single-synapse protocol writes: ``table.csv``, its figure and a Neo file, timed."""
+
+import time
+from pathlib import Path
+
+from ctfa_brian.io import write_rows
+
+__all__ = ["save_outputs"]
+
+
+def save_outputs(results, out_dir, timings, rows, figure, block, neo="traces"):
+    """Write ``rows`` to ``table.csv``, the figure (``figure(out_dir)`` returns its path) and
+    ``block`` to ``<neo>.nix``; put the paths under ``results["files"]`` and ``timings`` (with
+    ``write``, the time this took) under ``results["timings_s"]``; return ``results``."""
+    from ctfa_brian.neo_io import neo_suffix, save_neo
+
+    out_dir = Path(out_dir)
+    start = time.perf_counter()
+    files = {"table": write_rows(rows, out_dir / "table.csv"), "figure": figure(out_dir),
+             neo: save_neo(block, out_dir / f"{neo}{neo_suffix()}")}
+    results["files"] = {k: str(v) for k, v in files.items()}
+    results["timings_s"] = {**timings, "write": time.perf_counter() - start}
+    return results
