@@ -48,11 +48,11 @@ def window():
 
 
 def _gated(window, delay, c=0):
-    return window.gated[c][window.index(delay * second)]
+    return window.gated[c].mean[window.index(delay * second)]
 
 
 def _ungated(window, delay):
-    return window.ungated[window.index(delay * second)]
+    return window.ungated.mean[window.index(delay * second)]
 
 
 # ----------------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ def test_gated_rule_has_yagishitas_window(window):
     assert params["tau_elig"] == 1 * second and params["tau_dopamine"] == 200 * ms
     assert list(np.asarray(w.delays / second)) == pytest.approx(DELAYS)
     peak = w.peak
-    assert peak > 0 and peak == pytest.approx(np.max(w.gated[0]))
+    assert peak > 0 and peak == pytest.approx(np.max(w.gated[0].mean))
     assert _gated(w, 0.6) >= LATE_MIN * peak  # significant in Yagishita 2014
     assert _gated(w, 1.0) >= LATE_MIN * peak
     assert _gated(w, 0.6) / peak > 0.95 and _gated(w, 1.0) / peak > 0.8  # clearly, near peak
@@ -72,7 +72,7 @@ def test_gated_rule_has_yagishitas_window(window):
     assert _gated(w, 5.0) / peak < 0.02
     assert (LATE_MIN, EARLY_MAX, FAR_MAX) == (0.3, 0.02, 0.2)
     d = np.asarray(w.delays / second)
-    assert 0.3 <= d[np.argmax(w.gated[0])] <= 1.0  # the peak lies in 0.3–1 s
+    assert 0.3 <= d[np.argmax(w.gated[0].mean)] <= 1.0  # the peak lies in 0.3–1 s
     # causal: a burst at d = +1 s (as the pairing ends) beats one at d = 0 (as it starts)
     assert _gated(w, 1.0) > 1.5 * _gated(w, 0.0)
 
@@ -85,7 +85,7 @@ def test_ungated_rule_has_no_window(window):
         assert _gated(w, delay) > 0
     # ... and no preference for late bursts: it is largest when burst and pairing start together
     d = np.asarray(w.delays / second)
-    assert d[np.argmax(w.ungated)] == 0
+    assert d[np.argmax(w.ungated.mean)] == 0
     assert _ungated(w, 0.0) > _ungated(w, 0.3) > _ungated(w, 0.6)
     assert _ungated(w, 1.0) / _ungated(w, 0.0) < 1e-9 < _gated(w, 1.0) / _gated(w, 0.0) - 1
 
@@ -93,7 +93,7 @@ def test_ungated_rule_has_no_window(window):
 def test_simulation_matches_the_law(window):
     _, w = window
     assert w.deviation() <= 0.01
-    assert w.gated.shape == (3, len(DELAYS))
+    assert [c.mean.shape for c in w.gated] == [(len(DELAYS),)] * 3
     assert list(np.asarray(w.tau_eligs / second)) == [1.0, 0.3, 3.0]
 
 
@@ -128,7 +128,7 @@ def test_law_against_quadrature():
 def test_fit_recovers_simulated_tau_elig(window, c, tau):
     params, w = window
     assert float(w.tau_eligs[c] / second) == tau
-    fit = fit_tau_elig(w.delays, w.gated[c], pairing_duration=params["pairing_duration"],
+    fit = fit_tau_elig(w.delays, w.gated[c].mean, pairing_duration=params["pairing_duration"],
                        burst_rate=params["burst_rate"], burst_pulses=params["burst_pulses"],
                        pulse_width=params["pulse_width"], tau_dopamine=params["tau_dopamine"])
     assert float(fit.tau_elig / second) == pytest.approx(tau, rel=0.10)

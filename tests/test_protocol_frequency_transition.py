@@ -19,7 +19,7 @@ from ctfa_brian.protocols import (
 )
 from ctfa_brian.protocols.frequency_transition import simulate
 from ctfa_brian.protocols.laws.theta import cycle_law
-from ctfa_brian.protocols.transition_report import _stats, _summary, traces_block
+from ctfa_brian.protocols.transition_report import _summary, traces_block
 
 TOML = Path(__file__).resolve().parents[1] / "protocols" / "frequency_transition.toml"
 DOCS = TOML.parents[1] / "docs" / "protocols" / "frequency_transition.md"
@@ -54,8 +54,8 @@ def poisson():
 
 
 def _means(result):
-    mean, sem = _stats(result.dw)
-    mean_inv, sem_inv = _stats(result.dw_invariant)
+    mean, sem = result.theta.mean, result.theta.sem
+    mean_inv, sem_inv = result.invariant.mean, result.invariant.sem
     return ({c: (mean[k], sem[k]) for k, c in enumerate(result.conditions)},
             {c: (mean_inv[k], sem_inv[k]) for k, c in enumerate(result.conditions)})
 
@@ -72,7 +72,7 @@ def test_rates_rise_gives_ltp_fall_ltd_flat_nothing(rates):
         assert abs(gated[flat][0]) <= 0.1 * abs(gated[RISE][0])
         assert gated[flat][0] == 0  # constant drive from its steady state: m ≡ 0
     assert all(sem == 0 for _, sem in gated.values())  # trials are identical
-    assert np.all(result.dw == result.dw[:, :1])
+    assert np.all(result.theta.trials == result.theta.trials[:, :1])
     # ΔW ∝ f2 (f2 − f1): the fall is exactly half the rise, with the opposite sign
     assert gated[FALL][0] / gated[RISE][0] == pytest.approx(-0.5, abs=1e-3)
     summary = _summary(result, params)
@@ -87,11 +87,11 @@ def test_rates_match_the_exact_law(rates):
     k = result.index(*RISE)
     law = params["n_cycles"] * cycle_law(*RISE, 100 * ms, 30 * ms, 10 * ms, 30 * ms, 150 * ms,
                                          10 * second)[0]
-    assert result.law[k] == pytest.approx(law)
+    assert result.theta.law[k] == pytest.approx(law)
     assert law == pytest.approx(0.0094115, rel=1e-4)  # 20 cycles at the default time constants
     for c in range(len(result.conditions)):  # forward Euler at dt = 0.5 ms: within 1 %
-        assert result.dw[c, 0] == pytest.approx(result.law[c], rel=0.01, abs=1e-12)
-        assert result.dw_invariant[c, 0] == pytest.approx(result.law_invariant[c], rel=0.01,
+        assert result.theta.trials[c, 0] == pytest.approx(result.theta.law[c], rel=0.01, abs=1e-12)
+        assert result.invariant.trials[c, 0] == pytest.approx(result.invariant.law[c], rel=0.01,
                                                           abs=1e-12)
 
 
@@ -102,8 +102,8 @@ def test_time_invariant_rule_cannot_tell_rise_from_fall(rates):
     rise, fall = invariant[RISE][0], invariant[FALL][0]
     assert rise > 0 and fall > 0  # LTP for both directions
     assert fall == pytest.approx(rise, rel=1e-3)
-    assert result.law_invariant[result.index(*RISE)] == pytest.approx(
-        result.law_invariant[result.index(*FALL)], rel=1e-9)
+    assert result.invariant.law[result.index(*RISE)] == pytest.approx(
+        result.invariant.law[result.index(*FALL)], rel=1e-9)
     gated, _ = _means(result)
     assert np.sign(gated[RISE][0]) != np.sign(gated[FALL][0])  # the gate separates them
 
@@ -151,8 +151,8 @@ def test_poisson_sign_pattern_and_flat_within_ten_percent(poisson):
     assert all(sem > 0 for _, sem in gated.values())
     # unbiased: every mean is within 3 s.e.m. (+ 2 % of the rise law) of the exact law
     for k, c in enumerate(result.conditions):
-        allowed = 3 * gated[c][1] + 0.02 * abs(result.law[result.index(*RISE)])
-        assert abs(gated[c][0] - result.law[k]) <= allowed, c
+        allowed = 3 * gated[c][1] + 0.02 * abs(result.theta.law[result.index(*RISE)])
+        assert abs(gated[c][0] - result.theta.law[k]) <= allowed, c
     # the time-invariant rule: equal for rise and fall within the noise
     spread = abs(invariant[RISE][0] - invariant[FALL][0])
     assert spread <= 3 * np.hypot(invariant[RISE][1], invariant[FALL][1])
@@ -168,11 +168,11 @@ def test_poisson_sign_pattern_and_flat_within_ten_percent(poisson):
 def test_poisson_is_seeded_and_traces_hold_spikes(poisson, tmp_path):
     result, params = poisson
     again, _ = _simulate(POISSON[:2] + ["n_trials=2", "dt=0.5ms"])
-    assert again.dw.shape == (4, 2)
+    assert again.theta.trials.shape == (4, 2)
     same, _ = _simulate(POISSON[:2] + ["n_trials=2", "dt=0.5ms"])
-    assert np.array_equal(again.dw, same.dw)  # brian2.seed(seed)
+    assert np.array_equal(again.theta.trials, same.theta.trials)  # brian2.seed(seed)
     other, _ = _simulate(POISSON[:2] + ["n_trials=2", "dt=0.5ms", "seed=1"])
-    assert not np.array_equal(again.dw, other.dw)
+    assert not np.array_equal(again.theta.trials, other.theta.trials)
     block = load_neo(save_neo(traces_block(result, params), tmp_path / f"t{neo_suffix()}"))
     segment = block.segments[0]
     names = {s.name for s in segment.analogsignals}

@@ -67,10 +67,10 @@ def _write(path, text):
 @pytest.mark.parametrize("ratio", RATIOS)
 def test_eq1_curve_is_the_flat_triangle(sweep, ratio):
     curve = sweep.find("eq1", tau_pot=ratio * T)
-    assert curve.deviation <= TOLERANCE  # exact law, with τ_dec
+    assert curve.deviation() <= TOLERANCE  # exact law, with τ_dec
     triangle = np.asarray(triangle_law(sweep.delays, T) / curve.tau_pot)  # eq. 5
-    assert np.max(np.abs(curve.minus_dw - triangle)) <= TOLERANCE * triangle.max()
-    assert curve.minus_dw[sweep.index(0 * ms)] == pytest.approx(float(T / curve.tau_pot),
+    assert np.max(np.abs(curve.mean - triangle)) <= TOLERANCE * triangle.max()
+    assert curve.mean[sweep.index(0 * ms)] == pytest.approx(float(T / curve.tau_pot),
                                                                 rel=1e-3)
 
 
@@ -78,7 +78,7 @@ def test_eq1_curve_is_the_flat_triangle(sweep, ratio):
 def test_filtered_curve_is_eq4(sweep, ratio):
     curve = sweep.find("filtered", tau_pot=ratio * T)
     assert curve.law_name == "eq4_law"
-    assert curve.deviation <= TOLERANCE
+    assert curve.deviation() <= TOLERANCE
     law = np.asarray(eq4_law(sweep.delays, T, ratio * T) / (ratio * T))
     assert np.allclose(curve.law, law)
 
@@ -86,19 +86,19 @@ def test_filtered_curve_is_eq4(sweep, ratio):
 def test_eq4_up_weights_late_errors(sweep):
     curve = sweep.find("filtered", tau_pot=10 * T)
     late, early = sweep.index(50 * ms), sweep.index(-50 * ms)
-    assert curve.minus_dw[late] > 1.05 * curve.minus_dw[early]  # skewed triangle (§4)
+    assert curve.mean[late] > 1.05 * curve.mean[early]  # skewed triangle (§4)
     flat = sweep.find("filtered", tau_pot=100 * T)
-    assert flat.minus_dw[late] / flat.minus_dw[early] < curve.minus_dw[late] / \
-        curve.minus_dw[early]
+    assert flat.mean[late] / flat.mean[early] < curve.mean[late] / \
+        curve.mean[early]
 
 
 def test_gated_curve_is_asymmetric_and_matches_its_law(sweep):
     curve = sweep.find("gated")
     assert curve.tau_elig == 2 * T
-    assert curve.deviation <= TOLERANCE
-    zero = curve.minus_dw[sweep.index(0 * ms)]
-    late = curve.minus_dw[sweep.index(1.5 * T)]
-    early = curve.minus_dw[sweep.index(-1.5 * T)]
+    assert curve.deviation() <= TOLERANCE
+    zero = curve.mean[sweep.index(0 * ms)]
+    late = curve.mean[sweep.index(1.5 * T)]
+    early = curve.mean[sweep.index(-1.5 * T)]
     assert zero > 0
     assert late >= GATED_LATE_MIN * zero
     assert abs(early) <= GATED_EARLY_MAX * zero
@@ -140,12 +140,12 @@ def test_finite_propagation_shrinks_the_curve_symmetrically(sweep):
     slow = sweep.find("eq1", tau_pot=100 * T, tau_prop=30 * ms)
     zero = sweep.index(0 * ms)
     # the Δ = 0 change drops (by about τ_prop/T for one hop each way) ...
-    assert slow.minus_dw[zero] < fast.minus_dw[zero] < direct.minus_dw[zero]
-    assert slow.minus_dw[zero] / direct.minus_dw[zero] == pytest.approx(0.7, abs=0.03)
+    assert slow.mean[zero] < fast.mean[zero] < direct.mean[zero]
+    assert slow.mean[zero] / direct.mean[zero] == pytest.approx(0.7, abs=0.03)
     # ... but with the same lag on both paths the relative timing is unchanged: no shift
-    assert np.argmax(slow.minus_dw) == zero
-    assert np.allclose(slow.minus_dw, slow.minus_dw[::-1], atol=0.01 * slow.minus_dw.max())
-    assert slow.deviation < 0.05  # Euler neurons vs the exact quadrature
+    assert np.argmax(slow.mean) == zero
+    assert np.allclose(slow.mean, slow.mean[::-1], atol=0.01 * slow.mean.max())
+    assert slow.deviation() < 0.05  # Euler neurons vs the exact quadrature
 
 
 def test_error_lag_shifts_the_curve_to_early_errors(numpy_target):
@@ -156,11 +156,11 @@ def test_error_lag_shifts_the_curve_to_early_errors(numpy_target):
     direct = result.find("eq1", tau_pot=100 * T)
     lagged = result.find("eq1", tau_pot=100 * T, tau_prop=30 * ms)
     d = np.asarray(result.delays / ms)
-    centroid = np.sum(d * lagged.minus_dw) / np.sum(lagged.minus_dw)
-    assert np.sum(d * direct.minus_dw) / np.sum(direct.minus_dw) == pytest.approx(0, abs=0.5)
+    centroid = np.sum(d * lagged.mean) / np.sum(lagged.mean)
+    assert np.sum(d * direct.mean) / np.sum(direct.mean) == pytest.approx(0, abs=0.5)
     assert -32 < centroid < -20  # ≈ −(error_hops − input_hops) τ_prop, clipped at ±1.5 T
-    assert d[np.argmax(lagged.minus_dw)] < 0
-    assert lagged.minus_dw[result.index(0 * ms)] < direct.minus_dw[result.index(0 * ms)]
+    assert d[np.argmax(lagged.mean)] < 0
+    assert lagged.mean[result.index(0 * ms)] < direct.mean[result.index(0 * ms)]
 
 
 # ----------------------------------------------------------------------------------------

@@ -15,22 +15,10 @@ from brian2 import ms, second
 from ctfa_brian.io import save_figure
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols._spiking_synapse import overlap_spiking, window_spiking
+from ctfa_brian.protocols.curve import SEM_ALLOWANCE
 from ctfa_brian.protocols.outputs import save_outputs
 
-__all__ = ["SEM_ALLOWANCE", "check_against_law", "run_overlap", "run_window", "spikes_block"]
-
-#: A trial mean agrees with its law within this many standard errors (plus the tolerance).
-SEM_ALLOWANCE = 4.0
-
-
-def check_against_law(curve, tolerance, peak):
-    """Whether every |mean − law| ≤ tolerance · peak + SEM_ALLOWANCE · sem; and the worst
-    deviation in standard errors."""
-    excess = np.abs(curve["mean"] - curve["law"]) - tolerance * peak
-    sem = np.where(curve["sem"] > 0, curve["sem"], np.inf)
-    worst = float(np.max(excess / sem))
-    return bool(np.all(excess <= SEM_ALLOWANCE * curve["sem"])), worst
-
+__all__ = ["run_overlap", "run_window", "spikes_block"]
 
 def spikes_block(result, params, protocol, seconds=("tau_pot", "tau_dec")):
     """The trial-0 spike trains of every delay as a `neo.Block`, one Segment per delay."""
@@ -57,17 +45,22 @@ def spikes_block(result, params, protocol, seconds=("tau_pot", "tau_dec")):
                           name=f"ctfa_brian {protocol} (spiking)", variant="spiking")
 
 
+def _per_delay(x_name, x, curve):
+    return [{x_name: float(v), "mean": float(m), "sem": float(s), "law": float(w)}
+            for v, m, s, w in zip(x, curve.mean, curve.sem, curve.law)]
+
+
 def _table(result, x_name, x_of, quantity):
     rows = []
     for name, curve in result.curves.items():
-        trials = curve["trials"]
+        mean, sem = curve.mean, curve.sem
         for k, delay in enumerate(result.delays):
-            for j in range(trials.shape[1]):
+            for j in range(curve.n_trials):
                 rows.append({x_name: f"{x_of(delay):.6g}", "curve": name, "trial": j,
-                             quantity: f"{trials[k, j]:.10g}",
-                             f"{quantity}_mean": f"{curve['mean'][k]:.10g}",
-                             f"{quantity}_sem": f"{curve['sem'][k]:.6g}",
-                             f"{quantity}_law": f"{curve['law'][k]:.10g}"})
+                             quantity: f"{curve.trials[k, j]:.10g}",
+                             f"{quantity}_mean": f"{mean[k]:.10g}",
+                             f"{quantity}_sem": f"{sem[k]:.6g}",
+                             f"{quantity}_law": f"{curve.law[k]:.10g}"})
     return rows
 
 
@@ -83,24 +76,21 @@ def _overlap_summary(result, params):
     tol = params["tolerance"]
     entries, checks = {}, {}
     for name, curve in result.curves.items():
-        peak = float(np.max(curve["law"]))
-        ok, worst = check_against_law(curve, tol, peak)
+        peak = float(np.max(curve.law))
+        ok, worst = curve.agrees(tol, peak)
         entries[name] = {
             "law": {"ungated": "propagated_law (no input hop, one error hop of τ_prop)",
                     "gated": "gated_law", "overlap": "triangle_law (T − |Δ|)₊"}[name],
             "peak_law": peak, "max_deviation_sem": worst,
-            "max_deviation_percent": float(100 * np.max(np.abs(curve["mean"] - curve["law"]))
-                                           / peak),
-            "per_delay": [{"delay_over_T": float(x), "mean": float(m), "sem": float(s),
-                           "law": float(w)}
-                          for x, m, s, w in zip(d, curve["mean"], curve["sem"], curve["law"])]}
+            "max_deviation_percent": 100 * curve.deviation(peak),
+            "per_delay": _per_delay("delay_over_T", d, curve)}
         checks[f"{name}: trial mean within {100 * tol:g} % of the law's peak + "
                f"{SEM_ALLOWANCE:g} s.e.m."] = ok
-    g = result.curves["gated"]
-    ratio_late = float(g["mean"][late] / g["mean"][zero])
-    ratio_early = float(g["mean"][early] / g["mean"][zero])
-    sem_late = float(g["sem"][late] / g["mean"][zero])
-    sem_early = float(g["sem"][early] / g["mean"][zero])
+    mean, sem = result.curves["gated"].mean, result.curves["gated"].sem
+    ratio_late = float(mean[late] / mean[zero])
+    ratio_early = float(mean[early] / mean[zero])
+    sem_late = float(sem[late] / mean[zero])
+    sem_early = float(sem[early] / mean[zero])
     entries["gated"].update(ratio_late=ratio_late, ratio_early=ratio_early)
     checks[f"gated: error after the input keeps ≥ {GATED_LATE_MIN:g} of the Δ = 0 change"] = \
         bool(ratio_late + SEM_ALLOWANCE * sem_late >= GATED_LATE_MIN)
@@ -111,7 +101,7 @@ def _overlap_summary(result, params):
         "sign": "values are -ΔW (dW/dt = -x e/tau_pot in expectation); overlap is C(0) = "
                 "∫ x e dt from the spike trains' cross-correlation (elephant), in seconds",
         "sample_time": format_time(T), "max_rate_hz": params["max_rate_hz"],
-        "n_trials": params["n_trials"], "cch_trials": result.curves["overlap"]["n_trials"],
+        "n_trials": params["n_trials"], "cch_trials": result.curves["overlap"].n_trials,
         "tau_pot": format_time(params["tau_pot_ratios"][-1] * T),
         "spike_tau_prop": format_time(params["spike_tau_prop"]),
         "curves": entries, "checks": checks, "passed": all(checks.values()),
@@ -133,10 +123,9 @@ def _overlap_figure(result, params):
              "gated": float(params["tau_pot_ratios"][-1] * T / second), "overlap": 1.0}
     for ax, name in zip(axes, ("ungated", "gated", "overlap")):
         c, s = result.curves[name], scale[name]
-        ax.plot(x, c["law"] * s, "k-", lw=1, label="law (expected value)")
-        ax.errorbar(x, c["mean"] * s, yerr=c["sem"] * s, fmt="o", ms=3, mfc="none",
-                    capsize=2, label=f"spiking, mean ± s.e.m. ({c['trials'].shape[1]} "
-                                     "trials)")
+        ax.plot(x, c.law * s, "k-", lw=1, label="law (expected value)")
+        ax.errorbar(x, c.mean * s, yerr=c.sem * s, fmt="o", ms=3, mfc="none",
+                    capsize=2, label=f"spiking, mean ± s.e.m. ({c.n_trials} trials)")
         ax.axhline(0, color="0.8", lw=0.5)
         ax.set_title(titles[name], fontsize=9)
         ax.set_xlabel("error delay Δ / T")
@@ -165,17 +154,15 @@ def _window_summary(result, params):
 
     d = np.asarray(result.delays / second)
     g = result.curves["gated"]
-    peak = float(np.max(g["mean"]))
-    law_peak = float(np.max(g["law"]))
+    peak = float(np.max(g.mean))
+    law_peak = float(np.max(g.law))
     tol = 0.02
     checks, curves = {}, {}
     for name, curve in result.curves.items():
-        ok, worst = check_against_law(curve, tol, float(np.max(np.abs(curve["law"]))))
-        curves[name] = {"tau_elig": (format_time(curve["tau_elig"]) if curve["tau_elig"]
+        ok, worst = curve.agrees(tol)
+        curves[name] = {"tau_elig": (format_time(curve.tau_elig) if curve.tau_elig
                                      is not None else None), "max_deviation_sem": worst,
-                        "per_delay": [{"delay_s": float(x), "mean": float(m), "sem": float(s),
-                                       "law": float(w)} for x, m, s, w in
-                                      zip(d, curve["mean"], curve["sem"], curve["law"])]}
+                        "per_delay": _per_delay("delay_s", d, curve)}
         checks[f"{name}: trial mean within {100 * tol:g} % of its law's peak + "
                f"{SEM_ALLOWANCE:g} s.e.m."] = ok
     targets = {}
@@ -184,7 +171,7 @@ def _window_summary(result, params):
         if not len(hits):
             continue
         k = int(hits[0])
-        ratio, sem = float(g["mean"][k] / peak), float(g["sem"][k] / peak)
+        ratio, sem = float(g.mean[k] / peak), float(g.sem[k] / peak)
         if delay < 0:
             expected, ok = f"none: |ΔW| ≤ {EARLY_MAX:g} × peak", abs(ratio) <= EARLY_MAX + \
                 SEM_ALLOWANCE * sem
@@ -205,7 +192,7 @@ def _window_summary(result, params):
         "max_rate_hz": params["max_rate_hz"], "n_trials": params["n_trials"],
         "tau_elig": format_time(params["tau_elig"]),
         "peak": peak, "law_peak": law_peak,
-        "peak_delay_s": float(d[int(np.argmax(g["mean"]))]),
+        "peak_delay_s": float(d[int(np.argmax(g.mean))]),
         "yagishita": targets, "curves": curves,
         "checks": checks, "passed": all(checks.values()),
     }
@@ -222,15 +209,14 @@ def _window_figure(result, params):
     )
 
     d = np.asarray(result.delays / second)
-    peak = float(np.max(result.curves["gated"]["law"]))
+    peak = float(np.max(result.curves["gated"].law))
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.subplots()
     ax.axvspan(*YAGISHITA_WINDOW, color="C2", alpha=0.1, label="Yagishita window")
     for k, (name, c) in enumerate(result.curves.items()):
-        label = name if c["tau_elig"] is None else \
-            f"gated, τ_elig = {format_time(c['tau_elig'])}"
-        line = ax.plot(d, c["law"] / peak, "-", lw=1, color=f"C{k}")[0]
-        ax.errorbar(d, c["mean"] / peak, yerr=c["sem"] / peak, fmt="o", ms=4, mfc="none",
+        label = name if c.tau_elig is None else f"gated, τ_elig = {format_time(c.tau_elig)}"
+        line = ax.plot(d, c.law / peak, "-", lw=1, color=f"C{k}")[0]
+        ax.errorbar(d, c.mean / peak, yerr=c.sem / peak, fmt="o", ms=4, mfc="none",
                     capsize=2, color=line.get_color(), label=f"{label} (lines: law)")
     for x in YAGISHITA_SIGNIFICANT:
         ax.axvline(x, color="C2", ls=":", lw=1)

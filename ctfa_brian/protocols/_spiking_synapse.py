@@ -32,8 +32,9 @@ from brian2 import (
 from brian2 import seed as brian_seed
 
 from ctfa_brian import spiking_equations as seq
+from ctfa_brian.protocols.curve import Curve
 
-__all__ = ["POST_CELL", "SpikingCurves", "filtered", "mean_sem", "overlap_spiking",
+__all__ = ["POST_CELL", "SpikingCurves", "filtered", "overlap_spiking",
            "spike_circuit", "spike_times", "window_spiking"]
 
 #: What the spiking forward synapse reads from its postsynaptic cell, plus the error drive
@@ -121,14 +122,6 @@ def spike_times(monitor, indices, t0=0 * second):
     return [trains[int(k)] - t0 for k in indices]
 
 
-def mean_sem(values):
-    """Mean and standard error over the last axis."""
-    values = np.asarray(values, float)
-    n = values.shape[-1]
-    sem = values.std(axis=-1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(values.shape[:-1])
-    return values.mean(axis=-1), sem
-
-
 def filtered(signal, dt, tau):
     """``signal`` (time on the first axis) through τ dy/dt = −y + signal, forward Euler as the
     spike traces are: each step decays y and adds that step's spikes (y += (signal − y) dt/τ)
@@ -153,10 +146,10 @@ class SpikingCurves:
     delays : Quantity
         Delays (on the dt grid).
     curves : dict
-        ``{name: {"mean": ndarray, "sem": ndarray, "law": ndarray, "trials": ndarray
-        (delays, trials)}}``: the weight change (its sign as the protocol reports it) of the
-        ``ungated`` and ``gated`` synapse, and for the overlap protocol the ``overlap``
-        C(0) from the spike trains' cross-correlation (seconds).
+        ``{name: Curve}`` (trials: delays × trials): the weight change (its sign as the
+        protocol reports it) of the ``ungated`` and ``gated`` synapse (window: ``tau_elig`` in
+        its info), and for the overlap protocol the ``overlap`` C(0) from the spike trains'
+        cross-correlation (seconds).
     spikes : dict
         ``{name: {"pre": [Quantity], "err_pos": [...], "err_neg": [...]}}``: spike times of
         trial 0 of every delay, from the protocol's time origin.
@@ -246,9 +239,7 @@ def overlap_spiking(params, delays):
                              / tau_pot)
     gated_law_ = np.asarray(gated_law(delays, T, params["tau_elig"]) / tau_pot)
     for name, law in (("ungated", ungated_law), ("gated", gated_law_)):
-        trials = -np.asarray(circuits[name][2].w[:], float).reshape(n_d, n_tr)
-        mean, sem = mean_sem(trials)
-        curves[name] = {"mean": mean, "sem": sem, "law": law, "trials": trials}
+        curves[name] = Curve(-np.asarray(circuits[name][2].w[:], float).reshape(n_d, n_tr), law)
     # the overlap quantity from the spike trains themselves (elephant), per delay
     n_cch = min(params["cch_trials"], n_tr)
     stop = float(t_end / second) * pq.s
@@ -263,10 +254,7 @@ def overlap_spiking(params, delays):
             pos = neo.SpikeTrain(np.asarray(pos_trains[i] / second), units="s", t_stop=stop)
             c0[k, j] = float(overlap_at_zero(pre, pos, rate=rate / Hz * pq.Hz,
                                              bin_size=bin_size).magnitude)
-    mean, sem = mean_sem(c0)
-    curves["overlap"] = {"mean": mean, "sem": sem,
-                         "law": np.asarray(triangle_law(delays, T) / second), "trials": c0,
-                         "n_trials": n_cch}
+    curves["overlap"] = Curve(c0, np.asarray(triangle_law(delays, T) / second))
     spikes = {name: _trial_spikes(mons, n_d, n_tr, t_on) for name, mons in monitors.items()}
     return SpikingCurves(delays, curves, spikes, t_end - t_on, rate, n_tr,
                          {"build": built - start, "run": finished - built}, -t_on)
@@ -353,10 +341,8 @@ def window_spiking(params, delays, taus):
             law = np.asarray(window_law(delays, tau, **schedule) / second) / float(tau_pot / second)
         else:
             law = ungated_law
-        trials = np.asarray(circuits[name][2].w[:], float).reshape(n_d, n_tr)
-        mean, sem = mean_sem(trials)
-        curves[name] = {"mean": mean, "sem": sem, "law": law, "trials": trials,
-                        "tau_elig": tau}
+        curves[name] = Curve(np.asarray(circuits[name][2].w[:], float).reshape(n_d, n_tr), law,
+                             {"tau_elig": tau})
     spikes = {name: _trial_spikes(mons, n_d, n_tr, on * dt) for name, mons in monitors.items()}
     return SpikingCurves(delays, curves, spikes, (n_total - on) * dt, rate, n_tr,
                          {"build": built - start, "run": finished - built}, -on * dt)

@@ -69,13 +69,10 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian import equations as eq
 from ctfa_brian.parameters import format_time
+from ctfa_brian.protocols.curve import Curve
 from ctfa_brian.protocols.laws.window import (
-    DATA_DELAY_COLUMNS,
-    FitResult,
     _s,
     burst_duration,
-    fit_tau_elig,
-    pulse_offsets,
     pulse_train,
     read_data,
     window_law,
@@ -97,26 +94,7 @@ from ctfa_brian.protocols.window_report import (
     traces_block,
 )
 
-__all__ = [
-    "DATA_DELAY_COLUMNS",
-    "FitResult",
-    "NAME",
-    "PARAMETERS",
-    "Window",
-    "burst_duration",
-    "check",
-    "fit_data",
-    "fit_tau_elig",
-    "plot",
-    "pulse_offsets",
-    "pulse_train",
-    "read_data",
-    "run",
-    "simulate",
-    "traces_block",
-    "window_law",
-    "table_rows",
-]
+__all__ = ["NAME", "PARAMETERS", "check", "run", "simulate"]
 
 logger = get_logger(__name__)
 
@@ -322,25 +300,26 @@ def simulate(params):
                  f"{format_time(dt)}")
     net.run(n_total * dt, namespace={})
     finished = time.perf_counter()
-    gated = np.asarray(g_syn.w[:], float).reshape(n_tau, n)
-    ungated = np.asarray(u_syn.w[:], float)
+    gated_dw = np.asarray(g_syn.w[:], float).reshape(n_tau, n)
 
     delays = d_steps * dt
     schedule = {"pairing_duration": P, "burst_rate": params["burst_rate"],
                 "burst_pulses": params["burst_pulses"], "pulse_width": params["pulse_width"],
                 "tau_dopamine": params["tau_dopamine"], "offsets": offsets}
     scale = _s(params["tau_pot"])
-    gated_law = np.array([np.asarray(window_law(delays, tau, **schedule) / second) / scale
-                          for tau in taus])
-    ungated_law = np.asarray(window_law(delays, 0 * second, **schedule) / second) / scale
+    gated = [Curve(gated_dw[c], np.asarray(window_law(delays, tau, **schedule) / second) / scale,
+                   {"tau_elig": tau}) for c, tau in enumerate(taus)]
+    ungated = Curve(np.asarray(u_syn.w[:], float),
+                    np.asarray(window_law(delays, 0 * second, **schedule) / second) / scale,
+                    {"tau_elig": None})
     traces = {}
     for key, monitor in monitors.items():
         var = key.split(".")[1]
         traces[key] = {"t": monitor.t - on_steps * dt,
                        "values": np.array(getattr(monitor, "z" if var == "x" else var), float),
                        "delays": None if key == "pairing.x" else delays}
-    return Window(delays, offsets, np.array([_s(t) for t in taus]) * second, gated, gated_law,
-                  ungated, ungated_law, n_total * dt - on_steps * dt, traces,
+    return Window(delays, offsets, np.array([_s(t) for t in taus]) * second, gated, ungated,
+                  n_total * dt - on_steps * dt, traces,
                   {"build": built - start, "run": finished - built})
 
 

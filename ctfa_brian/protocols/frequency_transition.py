@@ -82,6 +82,7 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian import equations as eq
 from ctfa_brian.parameters import format_time
+from ctfa_brian.protocols.curve import Curve
 from ctfa_brian.protocols.laws.theta import cycle_law
 from ctfa_brian.protocols.outputs import save_outputs
 from ctfa_brian.protocols.spec import (
@@ -108,25 +109,7 @@ from ctfa_brian.protocols.transition_report import (
     traces_block,
 )
 
-__all__ = [
-    "NAME",
-    "PARAMETERS",
-    "PRE_RATE",
-    "RATE_SYNAPSE",
-    "SPIKE_ON_PRE",
-    "SPIKE_SYNAPSE",
-    "TD_SOURCE",
-    "TD_SOURCE_SPIKING",
-    "Transition",
-    "check",
-    "conditions",
-    "cycle_law",
-    "plot",
-    "run",
-    "simulate",
-    "traces_block",
-    "table_rows",
-]
+__all__ = ["NAME", "PARAMETERS", "check", "conditions", "run", "simulate"]
 
 logger = get_logger(__name__)
 
@@ -351,9 +334,10 @@ def simulate(params):
     net.run(n_record * cycle, namespace={})
     finished = time.perf_counter()
 
-    dw = np.asarray(syn.w[:], dtype=float).reshape(n_cond, n_trials)
-    dw_inv = np.asarray(syn.w_invariant[:], dtype=float).reshape(n_cond, n_trials)
     laws = np.asarray(_laws(params))
+    theta = Curve(np.asarray(syn.w[:], dtype=float).reshape(n_cond, n_trials), laws[:, 0])
+    invariant = Curve(np.asarray(syn.w_invariant[:], dtype=float).reshape(n_cond, n_trials),
+                      laws[:, 1])
     traces = {}
     post_mon, syn_mon = monitors["post"], monitors["syn"]
     for var in ("z", "z_fast", "z_slow", "m", "g", "plus", "x_in"):
@@ -372,8 +356,8 @@ def simulate(params):
     if spiking:
         trains = monitors["post_spikes"].spike_trains()
         post_spikes = [trains[k] - t_record for k in record]
-    return Transition(pairs, params["mode"], dw, dw_inv, laws[:, 0], laws[:, 1], traces, spikes,
-                      t_record, {"build": built - start, "run": finished - built}, post_spikes)
+    return Transition(pairs, params["mode"], theta, invariant, traces, spikes, t_record,
+                      {"build": built - start, "run": finished - built}, post_spikes)
 
 
 def run(params, out_dir):

@@ -52,18 +52,17 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian import equations as eq
 from ctfa_brian.parameters import format_time
+from ctfa_brian.protocols.curve import Curve
 from ctfa_brian.protocols.laws.overlap import (
     TAIL,
     eq1_law,
     eq4_law,
     gated_law,
     propagated_law,
-    triangle_law,
 )
 from ctfa_brian.protocols.outputs import save_outputs
 from ctfa_brian.protocols.overlap_report import (
     NAME,
-    Curve,
     Sweep,
     _summary,
     plot,
@@ -77,24 +76,7 @@ from ctfa_brian.protocols.spec import (
     check_whole_steps,
 )
 
-__all__ = [
-    "NAME",
-    "PARAMETERS",
-    "Curve",
-    "Sweep",
-    "check",
-    "delays_of",
-    "eq1_law",
-    "eq4_law",
-    "gated_law",
-    "plot",
-    "propagated_law",
-    "run",
-    "simulate",
-    "traces_block",
-    "triangle_law",
-    "table_rows",
-]
+__all__ = ["NAME", "PARAMETERS", "check", "delays_of", "run", "simulate"]
 
 logger = get_logger(__name__)
 
@@ -336,10 +318,12 @@ def simulate(params):
             name, sim = "propagated_law", at_end[c]
         else:
             law, name, sim = eq1_law(delays, T, config.tau_dec, t_read), "eq1_law", at_end[c]
-        curves.append(Curve(config.variant, config.tau_pot, config.tau_prop,
-                            params["tau_elig"] if config.variant == "gated" else None, name,
-                            np.asarray(sim, float) + 0.0,
-                            np.asarray(law / config.tau_pot, float) + 0.0))
+        curves.append(Curve(np.asarray(sim, float) + 0.0,
+                            np.asarray(law / config.tau_pot, float) + 0.0,
+                            {"variant": config.variant, "tau_pot": config.tau_pot,
+                             "tau_prop": config.tau_prop, "law_name": name,
+                             "tau_elig": params["tau_elig"] if config.variant == "gated"
+                             else None}))
 
     channels = {"ungated": [ungated[i // n] for i in u_record], "gated": [gated[0]] * len(picks)}
     channel_delays = {"ungated": [delays[i % n] for i in u_record],

@@ -1,5 +1,5 @@
 """The overlap protocol's results: the summary against the laws, table.csv, the figure and the
-Neo traces of a simulated `ctfa_brian.protocols.overlap.Sweep`.
+Neo traces of a `Sweep` (`ctfa_brian.protocols.overlap.simulate`).
 """
 
 from dataclasses import dataclass
@@ -29,41 +29,6 @@ NAME = "overlap"
 
 
 @dataclass
-class Curve:
-    """One simulated curve −ΔW(Δ) next to its law.
-
-    Attributes
-    ----------
-    variant : str
-        ``eq1``, ``filtered`` or ``gated``.
-    tau_pot : Quantity
-    tau_prop : Quantity
-        0 ms: input and error drive the synapse directly.
-    tau_elig : Quantity or None
-        The trace's time constant (gated only).
-    law_name : str
-        Which law the curve is compared with.
-    minus_dw : ndarray
-        Simulated −ΔW, one value per delay (dimensionless).
-    law : ndarray
-        The law's −ΔW at the same delays.
-    """
-
-    variant: str
-    tau_pot: Quantity
-    tau_prop: Quantity
-    tau_elig: Quantity
-    law_name: str
-    minus_dw: np.ndarray = None
-    law: np.ndarray = None
-
-    @property
-    def deviation(self):
-        """Largest |simulated − law|, as a fraction of the law's peak."""
-        return float(np.max(np.abs(self.minus_dw - self.law)) / np.max(np.abs(self.law)))
-
-
-@dataclass
 class Sweep:
     """Everything `simulate` computed.
 
@@ -75,6 +40,9 @@ class Sweep:
     t_read : Quantity
         When eq1, gated and propagated W are read, from input onset (filtered: at T).
     curves : list of Curve
+        One trial each; info ``variant`` (``eq1``, ``filtered``, ``gated``), ``tau_pot``,
+        ``tau_prop`` (0 ms: input and error drive the synapse directly), ``tau_elig`` (gated
+        only, else None) and ``law_name``; the mean is −ΔW at each delay.
     traces : dict
         ``{name: {"t": Quantity (from input onset), "values": ndarray (channels, times),
         "channels": list of dict}}`` for a few synapses (W, E) and their input and error.
@@ -117,35 +85,35 @@ def _summary(sweep, params):
             continue
         entry = {"variant": curve.variant, "law": curve.law_name,
                  "tau_pot_ratio": float(curve.tau_pot / T), "tau_pot": format_time(curve.tau_pot),
-                 "max_deviation_percent": 100 * curve.deviation,
-                 "peak_delay_ms": float(d_ms[np.argmax(curve.minus_dw)])}
+                 "max_deviation_percent": 100 * curve.deviation(),
+                 "peak_delay_ms": float(d_ms[np.argmax(curve.mean)])}
         if curve.variant == "eq1":
             triangle = np.asarray(triangle_law(sweep.delays, T) / curve.tau_pot)
             entry["deviation_from_triangle_percent"] = float(
-                100 * np.max(np.abs(curve.minus_dw - triangle)) / np.max(triangle))
+                100 * np.max(np.abs(curve.mean - triangle)) / np.max(triangle))
         ungated.append(entry)
     g = sweep.find("gated")
     gated = {"tau_elig": format_time(g.tau_elig), "tau_pot": format_time(g.tau_pot),
-             "law": g.law_name, "max_deviation_percent": 100 * g.deviation,
+             "law": g.law_name, "max_deviation_percent": 100 * g.deviation(),
              "delay_late_ms": float(d_ms[late]), "delay_early_ms": float(d_ms[early]),
-             "ratio_late": float(g.minus_dw[late] / g.minus_dw[zero]),
-             "ratio_early": float(g.minus_dw[early] / g.minus_dw[zero]) + 0.0,
+             "ratio_late": float(g.mean[late] / g.mean[zero]),
+             "ratio_early": float(g.mean[early] / g.mean[zero]) + 0.0,
              "law_ratio_late": float(g.law[late] / g.law[zero]),
-             "peak_delay_ms": float(d_ms[np.argmax(g.minus_dw)])}
+             "peak_delay_ms": float(d_ms[np.argmax(g.mean)])}
     propagation = []
     direct = [c for c in sweep.curves if c.variant == "eq1" and float(c.tau_prop) == 0]
     reference = direct[-1]
     for curve in [reference] + [c for c in sweep.curves if float(c.tau_prop) > 0]:
-        weights = np.clip(curve.minus_dw, 0, None)
+        weights = np.clip(curve.mean, 0, None)
         propagation.append({
             "tau_prop": format_time(curve.tau_prop),
             "input_hops": params["input_hops"] if float(curve.tau_prop) else 0,
             "error_hops": params["error_hops"] if float(curve.tau_prop) else 0,
-            "zero_delay_ratio": float(curve.minus_dw[zero] / reference.minus_dw[zero]),
-            "peak_ratio": float(curve.minus_dw.max() / reference.minus_dw.max()),
-            "peak_delay_ms": float(d_ms[np.argmax(curve.minus_dw)]),
+            "zero_delay_ratio": float(curve.mean[zero] / reference.mean[zero]),
+            "peak_ratio": float(curve.mean.max() / reference.mean.max()),
+            "peak_delay_ms": float(d_ms[np.argmax(curve.mean)]),
             "centroid_ms": float(np.sum(d_ms * weights) / np.sum(weights)),
-            "max_deviation_percent": 100 * curve.deviation,
+            "max_deviation_percent": 100 * curve.deviation(),
         })
     worst = max(e["max_deviation_percent"] for e in ungated)
     checks = {
@@ -192,9 +160,9 @@ def table_rows(sweep):
                 "tau_prop_ms": f"{float(curve.tau_prop / ms):.6g}",
                 "tau_elig_ms": ("" if curve.tau_elig is None
                                 else f"{float(curve.tau_elig / ms):.6g}"),
-                "minus_dW_sim": f"{curve.minus_dw[k]:.10g}",
+                "minus_dW_sim": f"{curve.mean[k]:.10g}",
                 "minus_dW_law": f"{curve.law[k]:.10g}",
-                "normalised": f"{curve.minus_dw[k] / peak:.8g}",
+                "normalised": f"{curve.mean[k] / peak:.8g}",
             })
     return rows
 
@@ -215,8 +183,8 @@ def plot(sweep, path):
     for k, curve in enumerate(c for c in ungated if c.variant == "eq1"):
         peak = curve.law.max()
         ratio = float(curve.tau_pot / T)
-        ax_eq1.plot(x, curve.minus_dw / peak, markers[k % 5], ms=4, mfc="none",
-                    label=f"sim, τ_pot/T = {ratio:g} (dev {100 * curve.deviation:.2g} %)")
+        ax_eq1.plot(x, curve.mean / peak, markers[k % 5], ms=4, mfc="none",
+                    label=f"sim, τ_pot/T = {ratio:g} (dev {100 * curve.deviation():.2g} %)")
     ax_eq1.plot(xf, np.asarray(triangle_law(fine, T) / T), "k-", lw=1,
                 label="(T − |Δ|)₊ / T  (eq. 5)")
     ax_eq1.set_title("eq. 1 as written (fast propagation)")
@@ -225,25 +193,25 @@ def plot(sweep, path):
         ratio = float(curve.tau_pot / T)
         line = ax_filt.plot(xf, np.asarray(eq4_law(fine, T, curve.tau_pot) / curve.tau_pot)
                             / peak, "-", lw=1, label=f"eq. 4, τ_pot/T = {ratio:g}")[0]
-        ax_filt.plot(x, curve.minus_dw / peak, markers[k % 5], ms=4, mfc="none",
-                     color=line.get_color(), label=f"sim (dev {100 * curve.deviation:.2g} %)")
+        ax_filt.plot(x, curve.mean / peak, markers[k % 5], ms=4, mfc="none",
+                     color=line.get_color(), label=f"sim (dev {100 * curve.deviation():.2g} %)")
     ax_filt.set_title("potentiation low-pass filtered with τ_pot, read at T")
     g = sweep.find("gated")
     peak = g.law.max()
     ax_gate.plot(xf, np.asarray(gated_law(fine, T, g.tau_elig, None, None) / g.tau_pot) / peak,
                  "-", color="C3", lw=1, label="gated_law")
-    ax_gate.plot(x, g.minus_dw / peak, "o", ms=4, mfc="none", color="C3",
-                 label=f"sim (dev {100 * g.deviation:.2g} %)")
+    ax_gate.plot(x, g.mean / peak, "o", ms=4, mfc="none", color="C3",
+                 label=f"sim (dev {100 * g.deviation():.2g} %)")
     tri = np.asarray(triangle_law(fine, T) / T)
     ax_gate.plot(xf, tri * tri.max() ** -1, ":", color="0.5", lw=1, label="ungated (T − |Δ|)₊")
     ax_gate.set_title(f"eligibility-gated, τ_elig = {format_time(g.tau_elig)}")
     ref = [c for c in sweep.curves if c.variant == "eq1" and float(c.tau_prop) == 0][-1]
     peak = ref.law.max()
-    ax_prop.plot(x, ref.minus_dw / peak, "k-", lw=1, label="τ_prop = 0 (direct)")
+    ax_prop.plot(x, ref.mean / peak, "k-", lw=1, label="τ_prop = 0 (direct)")
     for k, curve in enumerate(c for c in sweep.curves if float(c.tau_prop) > 0):
         line = ax_prop.plot(x, curve.law / peak, "-", lw=1, color=f"C{k + 1}",
                             label=f"τ_prop = {format_time(curve.tau_prop)}")[0]
-        ax_prop.plot(x, curve.minus_dw / peak, markers[(k + 1) % 5], ms=3, mfc="none",
+        ax_prop.plot(x, curve.mean / peak, markers[(k + 1) % 5], ms=3, mfc="none",
                      color=line.get_color())
     ax_prop.set_title(f"finite propagation (τ_prop hops: input {sweep.hops[0]}, "
                       f"error {sweep.hops[1]})")

@@ -207,16 +207,11 @@ def _synapses(params):
     rate_curve = sweep.find("eq1", params["tau_pot_over_T"] * params["sample_time"],
                             params["tau_prop"])
     spiking = overlap_spiking(overlap_params, delays)
-    overlap = {"delays": delays,
-               "rate": {"mean": rate_curve.minus_dw, "sem": np.zeros(len(delays)),
-                        "law": rate_curve.law},
-               "spiking": spiking.curves["ungated"]}
+    overlap = {"delays": delays, "rate": rate_curve, "spiking": spiking.curves["ungated"]}
     window = ew.simulate(window_params)
     tau = window_params["tau_elig"]
     spiking_window = window_spiking(window_params, window.delays, [tau])
-    windows = {"delays": window.delays,
-               "rate": {"mean": window.gated[0], "sem": np.zeros(len(window.delays)),
-                        "law": window.gated_law[0]},
+    windows = {"delays": window.delays, "rate": window.gated[0],
                "spiking": spiking_window.curves["gated"]}
     timings = {"overlap_rate": sweep.timings["run"], "overlap_spiking": spiking.timings["run"],
                "window_rate": window.timings["run"],
@@ -229,16 +224,12 @@ def _synapses(params):
 # ----------------------------------------------------------------------------------------
 def _deviation(curve):
     """Largest |mean − law| as % of the law's peak and in s.e.m. (None without trials)."""
-    peak = float(np.max(np.abs(curve["law"])))
-    diff = np.abs(np.asarray(curve["mean"]) - np.asarray(curve["law"]))
-    sem = np.asarray(curve["sem"])
-    in_sem = float(np.max(diff[sem > 0] / sem[sem > 0])) if np.any(sem > 0) else None
-    return {"max_deviation_percent": float(100 * np.max(diff) / peak),
-            "max_deviation_sem": in_sem}
+    return {"max_deviation_percent": 100 * curve.deviation(),
+            "max_deviation_sem": curve.deviation_sem()}
 
 
 def _summary(params, training, overlap, windows):
-    from ctfa_brian.protocols._spiking_report import SEM_ALLOWANCE, check_against_law
+    from ctfa_brian.protocols.curve import SEM_ALLOWANCE
     from ctfa_brian.protocols.laws.window import EARLY_MAX, LATE_MIN
 
     acc = {name: _accuracy(entry["runs"]) for name, entry in training.items()}
@@ -248,14 +239,14 @@ def _summary(params, training, overlap, windows):
     window = {}
     for name in ("rate", "spiking"):
         c = windows[name]
-        peak = float(np.max(c["mean"]))
-        at = {f"{d:+g} s": float(c["mean"][int(np.argmin(np.abs(d_win - d)))] / peak)
+        peak = float(np.max(c.mean))
+        at = {f"{d:+g} s": float(c.mean[int(np.argmin(np.abs(d_win - d)))] / peak)
               for d in (-1.0, 0.6, 1.0, 5.0) if np.min(np.abs(d_win - d)) < 1e-9}
-        window[name] = {"normalised": at, "peak_delay_s": float(d_win[int(np.argmax(c["mean"]))]),
+        window[name] = {"normalised": at, "peak_delay_s": float(d_win[int(np.argmax(c.mean))]),
                         **_deviation(c)}
     over = {name: {**_deviation(overlap[name]),
                    "peak_delay_over_T": float(np.asarray(overlap["delays"] / params[
-                       "sample_time"])[int(np.argmax(overlap[name]["mean"]))])}
+                       "sample_time"])[int(np.argmax(overlap[name].mean))])}
             for name in ("rate", "spiking")}
     chance = 1.0 / (2 if params["dataset"] == "circles" else 10)
     checks = {
@@ -264,8 +255,7 @@ def _summary(params, training, overlap, windows):
             for a in acc.values()),
         "rate overlap within 2 % of the law": over["rate"]["max_deviation_percent"] <= 2.0,
         f"spiking overlap within 2 % of the law + {SEM_ALLOWANCE:g} s.e.m.":
-            check_against_law(overlap["spiking"], 0.02,
-                              float(np.max(overlap["spiking"]["law"])))[0],
+            overlap["spiking"].agrees(0.02, float(np.max(overlap["spiking"].law)))[0],
     }
     for name in ("rate", "spiking"):
         n = window[name]["normalised"]
@@ -309,10 +299,10 @@ def _rows(params, training, overlap, windows):
             c = data[name]
             for k, d in enumerate(data["delays"]):
                 rows.append({"panel": panel, "variant": name, "x_name": x_name,
-                             "x": f"{x_of(d):.6g}", "y": f"{c['mean'][k]:.8g}",
-                             "y_spread": f"{c['sem'][k]:.4g}",
+                             "x": f"{x_of(d):.6g}", "y": f"{c.mean[k]:.8g}",
+                             "y_spread": f"{c.sem[k]:.4g}",
                              "spread": "s.e.m. over trials" if name == "spiking" else "none",
-                             "law": f"{c['law'][k]:.8g}"})
+                             "law": f"{c.law[k]:.8g}"})
     return rows
 
 
@@ -350,11 +340,11 @@ def _figure(params, training, overlap, windows, path):
             (ax_win, windows, lambda d: np.asarray(d / second),
              "burst delay from pairing onset (s)", "eligibility window (gated synapse)")):
         x = x_of(data["delays"])
-        peak = float(np.max(data["rate"]["law"]))
-        ax.plot(x, data["rate"]["law"] / peak, "k-", lw=1, label="law")
-        ax.plot(x, data["rate"]["mean"] / peak, "s", mfc="none", color=colours["rate"],
+        peak = float(np.max(data["rate"].law))
+        ax.plot(x, data["rate"].law / peak, "k-", lw=1, label="law")
+        ax.plot(x, data["rate"].mean / peak, "s", mfc="none", color=colours["rate"],
                 label="rate")
-        ax.errorbar(x, data["spiking"]["mean"] / peak, yerr=data["spiking"]["sem"] / peak,
+        ax.errorbar(x, data["spiking"].mean / peak, yerr=data["spiking"].sem / peak,
                     fmt="o", ms=4, mfc="none", capsize=2, color=colours["spiking"],
                     label="spiking (mean ± s.e.m.)")
         ax.axhline(0, color="0.8", lw=0.5)

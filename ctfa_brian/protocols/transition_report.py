@@ -1,6 +1,6 @@
 """The frequency-transition protocol's results: the summary against the cycle law,
 table.csv, the figure and the Neo traces of a simulated
-`ctfa_brian.protocols.frequency_transition.Transition`.
+`Transition` (`ctfa_brian.protocols.frequency_transition.simulate`).
 """
 
 from dataclasses import dataclass
@@ -14,6 +14,7 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian.io import save_figure
 from ctfa_brian.parameters import format_time
+from ctfa_brian.protocols.curve import Curve
 
 logger = get_logger(__name__)
 
@@ -33,10 +34,9 @@ class Transition:
     conditions : list of tuple
         (f1, f2) in Hz.
     mode : str
-    dw, dw_invariant : ndarray
-        ΔW over ``n_cycles`` with the theta gate and with g ≡ 1, shape (conditions, trials).
-    law, law_invariant : ndarray
-        The exact expected ΔW (`cycle_law` × n_cycles), one per condition.
+    theta, invariant : Curve
+        ΔW over ``n_cycles`` with the theta gate and with g ≡ 1 (trials: conditions ×
+        trials), next to the exact expected ΔW (`cycle_law` × n_cycles).
     traces : dict
         ``{variable: {"t": Quantity (from the first recorded cycle start), "values":
         ndarray (conditions, times)}}`` for trial 0 of each condition, last two cycles.
@@ -53,10 +53,8 @@ class Transition:
 
     conditions: list
     mode: str
-    dw: np.ndarray
-    dw_invariant: np.ndarray
-    law: np.ndarray
-    law_invariant: np.ndarray
+    theta: Curve
+    invariant: Curve
     traces: dict
     spikes: list
     t_record: Quantity
@@ -70,17 +68,6 @@ class Transition:
 
 def _label(f1, f2):
     return f"{f1:g}->{f2:g}"
-
-
-def _stats(values):
-    """Mean and s.e.m. over trials (last axis); the s.e.m. is exactly 0 for identical trials."""
-    n = values.shape[-1]
-    mean = values.mean(axis=-1)
-    if n < 2:
-        return mean, np.zeros_like(mean)
-    identical = np.all(values == values[..., :1], axis=-1)
-    mean = np.where(identical, values[..., 0], mean)
-    return mean, np.where(identical, 0.0, values.std(axis=-1, ddof=1) / np.sqrt(n))
 
 
 def _reference(pairs, values):
@@ -108,12 +95,12 @@ def _note(params):
 
 def _summary(result, params):
     pairs = result.conditions
-    mean, sem = _stats(result.dw)
-    mean_inv, sem_inv = _stats(result.dw_invariant)
+    mean, sem = result.theta.mean, result.theta.sem
+    mean_inv, sem_inv = result.invariant.mean, result.invariant.sem
     n_cycles = params["n_cycles"]
-    ref = _reference(pairs, result.law)
+    ref = _reference(pairs, result.theta.law)
     ref_mag = abs(mean[ref]) if ref is not None else None
-    ref_law = abs(result.law[ref]) if ref is not None else None
+    ref_law = abs(result.theta.law[ref]) if ref is not None else None
     tol_flat, tol_law = params["flat_tolerance"], params["law_tolerance"]
     per_condition = []
     for k, (a, b) in enumerate(pairs):
@@ -121,14 +108,14 @@ def _summary(result, params):
             "condition": _label(a, b), "f1_hz": a, "f2_hz": b,
             "direction": "rise" if b > a else "fall" if b < a else "flat",
             "mean": float(mean[k]), "sem": float(sem[k]),
-            "law": float(result.law[k]),
+            "law": float(result.theta.law[k]),
             "mean_per_cycle": float(mean[k] / n_cycles),
             "time_invariant_mean": float(mean_inv[k]), "time_invariant_sem": float(sem_inv[k]),
-            "time_invariant_law": float(result.law_invariant[k]),
+            "time_invariant_law": float(result.invariant.law[k]),
         }
         if ref_mag:
             entry["relative_to_reference"] = float(mean[k] / ref_mag)
-        entry["deviation_from_law_in_sem"] = (float((mean[k] - result.law[k]) / sem[k])
+        entry["deviation_from_law_in_sem"] = (float((mean[k] - result.theta.law[k]) / sem[k])
                                               if sem[k] > 0 else None)
         per_condition.append(entry)
     checks = {}
@@ -188,10 +175,10 @@ def table_rows(result):
     """One row per condition and trial (ΔW dimensionless, law = expected ΔW)."""
     return [{"condition": _label(a, b), "f1_hz": f"{a:g}", "f2_hz": f"{b:g}",
              "mode": result.mode, "trial": k,
-             "dw": f"{result.dw[c, k]:.10g}", "dw_law": f"{result.law[c]:.10g}",
-             "dw_invariant": f"{result.dw_invariant[c, k]:.10g}",
-             "dw_invariant_law": f"{result.law_invariant[c]:.10g}"}
-            for c, (a, b) in enumerate(result.conditions) for k in range(result.dw.shape[1])]
+             "dw": f"{result.theta.trials[c, k]:.10g}", "dw_law": f"{result.theta.law[c]:.10g}",
+             "dw_invariant": f"{result.invariant.trials[c, k]:.10g}",
+             "dw_invariant_law": f"{result.invariant.law[c]:.10g}"}
+            for c, (a, b) in enumerate(result.conditions) for k in range(result.theta.n_trials)]
 
 
 def plot(result, params, path):
@@ -200,16 +187,17 @@ def plot(result, params, path):
 
     pairs = result.conditions
     labels = [f"{a:g}→{b:g}" for a, b in pairs]
-    mean, sem = _stats(result.dw)
-    mean_inv, sem_inv = _stats(result.dw_invariant)
+    mean, sem = result.theta.mean, result.theta.sem
+    mean_inv, sem_inv = result.invariant.mean, result.invariant.sem
     fig = Figure(figsize=(11, 8), layout="constrained")
     grid = fig.add_gridspec(2, 2)
     ax_gated, ax_inv = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     x = np.arange(len(pairs))
     colours = ["C3" if b > a else "C0" if b < a else "0.6" for a, b in pairs]
     for ax, m, s, law, title in (
-            (ax_gated, mean, sem, result.law, "theta-gated TD rule (gate at the cycle's end)"),
-            (ax_inv, mean_inv, sem_inv, result.law_invariant, "time-invariant rule (g ≡ 1)")):
+            (ax_gated, mean, sem, result.theta.law,
+             "theta-gated TD rule (gate at the cycle's end)"),
+            (ax_inv, mean_inv, sem_inv, result.invariant.law, "time-invariant rule (g ≡ 1)")):
         ax.bar(x, m, yerr=s, color=colours, capsize=4, label="simulation, mean ± s.e.m.")
         ax.plot(x, law, "k_", ms=22, mew=2, label="exact law (expected ΔW)")
         ax.axhline(0, color="0.3", lw=0.6)
@@ -218,7 +206,7 @@ def plot(result, params, path):
         ax.set_ylabel(f"ΔW after {params['n_cycles']} cycles")
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=7)
-    ref = _reference(pairs, result.law)
+    ref = _reference(pairs, result.theta.law)
     if ref is not None:
         band = params["flat_tolerance"] * abs(mean[ref])
         ax_gated.axhspan(-band, band, color="0.9", zorder=0,

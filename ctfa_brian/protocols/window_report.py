@@ -1,6 +1,6 @@
 """The eligibility-window protocol's results: the summary against the law and the data,
 table.csv, the figure and the Neo traces of a simulated
-`ctfa_brian.protocols.eligibility_window.Window`.
+`Window` (`ctfa_brian.protocols.eligibility_window.simulate`).
 """
 
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from brian2.utils.logger import get_logger
 
 from ctfa_brian.io import save_figure
 from ctfa_brian.parameters import format_time
+from ctfa_brian.protocols.curve import Curve
 from ctfa_brian.protocols.laws.window import (
     EARLY_MAX,
     FAR_MAX,
@@ -51,12 +52,11 @@ class Window:
         Pulse onsets from the burst onset in seconds, on the dt grid.
     tau_eligs : Quantity
         τ_elig of the gated curves; the first is the protocol's ``tau_elig``.
-    gated : ndarray
-        Simulated ΔW, shape (len(tau_eligs), n_delays).
-    gated_law : ndarray
-        `window_law` / τ_pot at the same points.
-    ungated, ungated_law : ndarray
-        Shape (n_delays,).
+    gated : list of Curve
+        Simulated ΔW of the gated synapse at every delay, one curve per τ_elig (info
+        ``tau_elig``), next to `window_law` / τ_pot.
+    ungated : Curve
+        The same for the ungated synapse (info ``tau_elig`` None).
     t_read : Quantity
         When W was read, from the pairing onset.
     traces : dict
@@ -70,10 +70,8 @@ class Window:
     delays: Quantity
     offsets: np.ndarray
     tau_eligs: Quantity
-    gated: np.ndarray
-    gated_law: np.ndarray
-    ungated: np.ndarray
-    ungated_law: np.ndarray
+    gated: list
+    ungated: Curve
     t_read: Quantity
     traces: dict
     timings: dict
@@ -81,7 +79,7 @@ class Window:
     @property
     def peak(self):
         """Largest simulated gated ΔW of the main τ_elig over the delays."""
-        return float(np.max(self.gated[0]))
+        return float(np.max(self.gated[0].mean))
 
     def index(self, delay):
         """Index of the delay equal to ``delay`` (within half a millisecond), else None."""
@@ -91,9 +89,8 @@ class Window:
 
     def deviation(self):
         """Largest |simulation − law| over every curve, as a fraction of the gated peak."""
-        worst = max(np.max(np.abs(self.gated - self.gated_law)),
-                    np.max(np.abs(self.ungated - self.ungated_law)))
-        return float(worst / np.max(np.abs(self.gated_law[0])))
+        peak = float(np.max(np.abs(self.gated[0].law)))
+        return max(c.deviation(peak) for c in [*self.gated, self.ungated])
 
 
 def _schedule(params):
@@ -122,18 +119,18 @@ def _summary(window, params, data_fit=None):
     d_s = np.asarray(window.delays / second)
     peak = window.peak
     norm = peak if peak > 0 else float("nan")
-    gated, ungated = window.gated[0], window.ungated
+    gated, ungated = window.gated[0].mean, window.ungated.mean
     per_delay = [{"delay_s": float(d), "gated": float(g), "ungated": float(u),
                   "gated_normalised": float(g / norm), "ungated_normalised": float(u / norm),
                   "gated_law": float(gl), "ungated_law": float(ul)}
-                 for d, g, u, gl, ul in zip(d_s, gated, ungated, window.gated_law[0],
-                                            window.ungated_law)]
+                 for d, g, u, gl, ul in zip(d_s, gated, ungated, window.gated[0].law,
+                                            window.ungated.law)]
     fits = []
     for c, tau in enumerate(window.tau_eligs):
-        if np.max(window.gated[c]) <= 0:
+        if np.max(window.gated[c].mean) <= 0:
             fits.append({"tau_elig_s": _s(tau), "fitted_s": None, "error_percent": None})
             continue
-        fit = fit_tau_elig(window.delays, window.gated[c], **_schedule(params))
+        fit = fit_tau_elig(window.delays, window.gated[c].mean, **_schedule(params))
         fits.append({"tau_elig_s": _s(tau), "fitted_s": _s(fit.tau_elig),
                      "error_percent": 100 * (_s(fit.tau_elig) / _s(tau) - 1),
                      "tau_pot_equivalent_s": fit.summary()["tau_pot_equivalent_s"],
@@ -200,9 +197,9 @@ def table_rows(window):
     """ΔW per variant, τ_elig and delay as rows of ``table.csv`` (units in the column names)."""
     norm = window.peak if window.peak > 0 else float("nan")
     rows = []
-    curves = [("gated", tau, window.gated[c], window.gated_law[c])
-              for c, tau in enumerate(window.tau_eligs)]
-    curves.insert(1, ("ungated", None, window.ungated, window.ungated_law))
+    curves = [("gated", tau, curve.mean, curve.law)
+              for tau, curve in zip(window.tau_eligs, window.gated)]
+    curves.insert(1, ("ungated", None, window.ungated.mean, window.ungated.law))
     for c, (variant, tau, dw, law) in enumerate(curves):
         own = np.max(dw) if np.max(dw) > 0 else float("nan")
         for k, delay in enumerate(window.delays):
@@ -237,12 +234,12 @@ def plot(window, params, path, data_fit=None):
     law = np.asarray(window_law(fine, params["tau_elig"], **schedule) / second) / scale
     ax_win.plot(fine, law / peak, "-", color="C3", lw=1,
                 label=f"gated law, τ_elig = {format_time(params['tau_elig'])}")
-    ax_win.plot(d, window.gated[0] / peak, "o", color="C3", mfc="none", label="gated (Brian2)")
+    ax_win.plot(d, window.gated[0].mean / peak, "o", color="C3", mfc="none", label="gated (Brian2)")
     law_u = np.asarray(window_law(fine, 0 * second, **schedule) / second) / scale
     ax_win.plot(fine, law_u / peak, "--", color="C0", lw=1, label="ungated law (x D)")
-    ax_win.plot(d, window.ungated / peak, "s", color="C0", mfc="none", ms=4,
+    ax_win.plot(d, window.ungated.mean / peak, "s", color="C0", mfc="none", ms=4,
                 label="ungated (Brian2)")
-    top = max(1.0, float(np.max(window.ungated / peak)))
+    top = max(1.0, float(np.max(window.ungated.mean / peak)))
     for x in YAGISHITA_SIGNIFICANT:
         ax_win.plot([x], [1.08 * top], "*", color="C2", ms=11)
     for x in YAGISHITA_ABSENT:
@@ -273,13 +270,13 @@ def plot(window, params, path, data_fit=None):
     ax_tr.legend(fontsize=7, loc="upper right")
 
     for c, tau in enumerate(window.tau_eligs):
-        own = np.max(window.gated[c])
+        own = np.max(window.gated[c].mean)
         if own <= 0:
             continue
-        fit = fit_tau_elig(window.delays, window.gated[c], **schedule)
+        fit = fit_tau_elig(window.delays, window.gated[c].mean, **schedule)
         line = ax_fit.plot(fine, fit.model(fine) / own, "-", lw=1,
                            label=f"τ_elig = {format_time(tau)}: fit {format_time(fit.tau_elig)}")[0]
-        ax_fit.plot(d, window.gated[c] / own, "o", mfc="none", color=line.get_color())
+        ax_fit.plot(d, window.gated[c].mean / own, "o", mfc="none", color=line.get_color())
     ax_fit.axvspan(0, P, color="0.92")
     ax_fit.set_xlabel("burst onset d (s)")
     ax_fit.set_ylabel("ΔW / own peak")
