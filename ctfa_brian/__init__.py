@@ -15,22 +15,7 @@ from ctfa_brian.training import Trainer, TrainingResult, train
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DATASETS",
-    "RULES",
-    "BlowUpError",
-    "CTFANetwork",
-    "Dataset",
-    "ModelParameters",
-    "Recording",
-    "Schedule",
-    "SpikingCTFANetwork",
-    "Trainer",
-    "Training",
-    "TrainingResult",
-    "build_network",
-    "from_arrays",
-    "get_rule",
-    "load_dataset",
-    "train",
-]
+__all__ = ["DATASETS", "RULES", "BlowUpError", "CTFANetwork", "Dataset", "ModelParameters",
+           "Recording", "Schedule", "SpikingCTFANetwork", "Trainer", "Training",
+           "TrainingResult", "build_network", "from_arrays", "get_rule", "load_dataset",
+           "train"]

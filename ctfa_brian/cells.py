@@ -278,30 +278,23 @@ def _run_continuous(cell, project_root, keep_traces):
     trainer, build = _trainer(cell, project_root)
     _, _, overrides = _timing(cell)
     row = {"delay_ms": float(overrides["delay"]) * 1e3, "build_s": build}
-    keep = trainer.recording is not None and cell_id(cell) in keep_traces
     try:
         result = trainer.run(seed=int(cell["seed"]), **overrides)
+        row.update(status="ok", error="", test_accuracy=result.test_accuracy,
+                   train_accuracy=result.train_accuracy,
+                   online_train_accuracy=_last_online(result.online_train_accuracy),
+                   test_balanced_accuracy=result.test_balanced_accuracy,
+                   saturated=max(result.saturated.values(), default=0.0))
     except BlowUpError as err:
-        # learning was unstable: no final accuracy (the last one before is kept apart)
-        partial = err.partial
-        if keep:  # the traces up to the blow-up
-            row["_neo"] = _traces(cell, trainer, partial)
+        # learning was unstable: no final accuracy (the curve and traces up to then are kept)
+        result = err.partial
         row.update(status="blown up", error=f"{err.variable} became NaN or infinite at "
                                             f"t = {format_time(err.time)}",
-                   test_accuracy=np.nan, train_accuracy=np.nan, test_balanced_accuracy=np.nan,
-                   run_s=partial.timings.get("run", np.nan),
-                   learning_curve=[c["test_accuracy"] for c in partial.learning_curve])
-        row.update(_angles(partial.weights, len(parse_hidden(cell["hidden"]))))
-        return row
-    row.update(status="ok", error="")
-    row.update(test_accuracy=result.test_accuracy, train_accuracy=result.train_accuracy,
-               online_train_accuracy=_last_online(result.online_train_accuracy),
-               test_balanced_accuracy=result.test_balanced_accuracy,
-               run_s=result.timings.get("run", np.nan),
-               saturated=max(result.saturated.values(), default=0.0),
-               learning_curve=[c["test_accuracy"] for c in result.learning_curve])
-    row.update(_angles(result.weights, len(parse_hidden(cell["hidden"]))))
-    if keep:
+                   test_accuracy=np.nan, train_accuracy=np.nan, test_balanced_accuracy=np.nan)
+    row.update(run_s=result.timings.get("run", np.nan),
+               learning_curve=[c["test_accuracy"] for c in result.learning_curve],
+               **_angles(result.weights, len(parse_hidden(cell["hidden"]))))
+    if trainer.recording is not None and cell_id(cell) in keep_traces:
         row["_neo"] = _traces(cell, trainer, result)
     return row
 

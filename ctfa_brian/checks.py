@@ -10,7 +10,8 @@ import numpy as np
 from brian2 import Hz, Quantity, second
 from brian2.units.fundamentalunits import DimensionMismatchError, have_same_dimensions
 
-__all__ = ["check_choice", "check_seed", "check_time", "format_time", "to_jsonable"]
+__all__ = ["check_choice", "check_number", "check_seed", "check_time", "format_time",
+           "to_jsonable"]
 
 
 def check_time(name, value, allow_zero=False, allow_negative=False):
@@ -33,6 +34,13 @@ def check_time(name, value, allow_zero=False, allow_negative=False):
 def check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
+
+
+def check_number(name, value, ok, allowed):
+    """Raise naming ``name`` unless ``value`` is a real number (not a bool) with ``ok(value)``;
+    ``allowed`` says which (``"a number in [0, 1)"``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
+        raise ValueError(f"{name} = {value!r} is not allowed; it must be {allowed}")
 
 
 def check_seed(seed, name="seed"):

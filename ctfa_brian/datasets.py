@@ -31,17 +31,8 @@ from pathlib import Path
 import numpy as np
 from brian2.utils.logger import get_logger
 
-__all__ = [
-    "DATASETS",
-    "Dataset",
-    "from_arrays",
-    "load_circles",
-    "load_dataset",
-    "load_digits",
-    "load_mnist7",
-    "read_idx",
-    "validate_arrays",
-]
+__all__ = ["DATASETS", "Dataset", "from_arrays", "load_circles", "load_dataset", "load_digits",
+           "load_mnist7", "read_idx", "validate_arrays"]
 
 logger = get_logger(__name__)
 

@@ -25,27 +25,11 @@ descend the loss.
 
 from brian2 import Equations
 
-__all__ = [
-    "NEURON_ORDER",
-    "SYNAPSE_ORDER",
-    "TRACE_ORDER",
-    "ACTIVATION_EXPRESSIONS",
-    "FEEDBACK_FIXED",
-    "FEEDBACK_PLASTIC",
-    "ELIGIBILITY_DRIVES",
-    "FORWARD_SYNAPSE",
-    "GATED_FORWARD_SYNAPSE",
-    "INPUT_BLEND",
-    "INPUT_NEURON",
-    "NORMALISER",
-    "SOFTMAX_SHIFT",
-    "SOFTMAX_SUM",
-    "TIED_FEEDBACK",
-    "eligibility_update",
-    "hidden_layer",
-    "output_layer",
-    "target_blend",
-]
+__all__ = ["NEURON_ORDER", "SYNAPSE_ORDER", "TRACE_ORDER", "ACTIVATION_EXPRESSIONS",
+           "FEEDBACK_FIXED", "FEEDBACK_PLASTIC", "ELIGIBILITY_DRIVES",
+           "FORWARD_SYNAPSE", "GATED_FORWARD_SYNAPSE", "INPUT_BLEND", "INPUT_NEURON",
+           "NORMALISER", "SOFTMAX_SHIFT", "SOFTMAX_SUM", "TIED_FEEDBACK",
+           "eligibility_update", "hidden_layer", "output_layer", "target_blend"]
 
 #: The order of one step inside Brian's 'groups' slot, for every circuit of the package:
 #: summed variables update at (target order − 1) = 0 (Brian's rule), synapses (W, V) at 0.5,

@@ -13,28 +13,13 @@ from brian2 import Hz, Quantity, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError, have_same_dimensions
 
 from ctfa_brian.checks import check_choice as _choice
-from ctfa_brian.checks import check_seed, check_time, format_time, to_jsonable
+from ctfa_brian.checks import check_number, check_seed, check_time, format_time, to_jsonable
 from ctfa_brian.schedule import DELAY_ORIGINS, EVALUATIONS, Schedule, Training
 
-__all__ = [
-    "ACTIVATIONS",
-    "DELAY_ORIGINS",
-    "ELIGIBILITY_GATES",
-    "ERROR_SPIKES",
-    "EVALUATIONS",
-    "KP_FORMS",
-    "LOSSES",
-    "NEURONS",
-    "READOUTS",
-    "VARIANTS",
-    "ModelParameters",
-    "Schedule",
-    "Training",
-    "check_seed",
-    "check_time",
-    "format_time",
-    "to_jsonable",
-]
+__all__ = ["ACTIVATIONS", "DELAY_ORIGINS", "ELIGIBILITY_GATES", "ERROR_SPIKES", "EVALUATIONS",
+           "KP_FORMS", "LOSSES", "NEURONS", "READOUTS", "VARIANTS", "ModelParameters",
+           "Schedule", "Training", "check_seed", "check_time", "format_time",
+           "to_jsonable"]
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 LOSSES = ("cross_entropy", "squared")
@@ -161,15 +146,12 @@ class ModelParameters:
         """Check units, choices and the ordering tau_prop < tau_pot < tau_dec."""
         from ctfa_brian.rules import RULES  # rules imports nothing from here at import time
 
-        _choice("rule", self.rule, tuple(RULES))
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("loss", self.loss, LOSSES)
-        _choice("kp_form", self.kp_form, KP_FORMS)
-        _choice("eligibility", self.eligibility, ELIGIBILITY_GATES)
-        _choice("variant", self.variant, VARIANTS)
-        _choice("neuron", self.neuron, NEURONS)
-        _choice("readout", self.readout, READOUTS)
-        _choice("error_spikes", self.error_spikes, ERROR_SPIKES)
+        for name, choices in (("rule", tuple(RULES)), ("activation", ACTIVATIONS),
+                              ("loss", LOSSES), ("kp_form", KP_FORMS),
+                              ("eligibility", ELIGIBILITY_GATES), ("variant", VARIANTS),
+                              ("neuron", NEURONS), ("readout", READOUTS),
+                              ("error_spikes", ERROR_SPIKES)):
+            _choice(name, getattr(self, name), choices)
         self._validate_spiking()
         if self.tau_elig is not None:
             check_time("tau_elig", self.tau_elig)
@@ -180,25 +162,15 @@ class ModelParameters:
             check_time(name, getattr(self, name))
         if not (self.noise >= 0):
             raise ValueError(f"noise = {self.noise!r} is not allowed; it must be ≥ 0")
-        if isinstance(self.label_smoothing, bool) or not isinstance(
-                self.label_smoothing, (int, float)) or not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"label_smoothing = {self.label_smoothing!r} is not allowed; it "
-                             "must be a number in [0, 1)")
-        if isinstance(self.w_max, bool) or not isinstance(self.w_max, (int, float)) or not (
-                0 < self.w_max < float("inf")):
-            raise ValueError(f"w_max = {self.w_max!r} is not allowed; it must be a finite "
-                             "number > 0")
-        for pot, dec in (("tau_pot_w", "tau_dec_w"), ("tau_pot_v", "tau_dec_v")):
-            if not self.tau_prop < getattr(self, pot):
+        check_number("label_smoothing", self.label_smoothing, lambda v: 0 <= v < 1,
+                     "a number in [0, 1)")
+        check_number("w_max", self.w_max, lambda v: 0 < v < float("inf"), "a finite number > 0")
+        for fast, slow in (("tau_prop", "tau_pot_w"), ("tau_pot_w", "tau_dec_w"),
+                           ("tau_prop", "tau_pot_v"), ("tau_pot_v", "tau_dec_v")):
+            if not getattr(self, fast) < getattr(self, slow):
                 raise ValueError(
-                    f"time constants out of order: tau_prop = {self.tau_prop} must be much "
-                    f"smaller than {pot} = {getattr(self, pot)} (tau_prop ≪ tau_pot ≪ tau_dec)"
-                )
-            if not getattr(self, pot) < getattr(self, dec):
-                raise ValueError(
-                    f"time constants out of order: {pot} = {getattr(self, pot)} must be much "
-                    f"smaller than {dec} = {getattr(self, dec)} (tau_prop ≪ tau_pot ≪ tau_dec)"
-                )
+                    f"time constants out of order: {fast} = {getattr(self, fast)} must be much "
+                    f"smaller than {slow} = {getattr(self, slow)} (tau_prop ≪ tau_pot ≪ tau_dec)")
 
     def _validate_spiking(self):
         if not isinstance(self.max_rate, Quantity) or not have_same_dimensions(self.max_rate, Hz):

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, replace
 from brian2 import Quantity, ms, second
 
 from ctfa_brian.checks import check_choice as _choice
-from ctfa_brian.checks import check_seed, check_time, format_time
+from ctfa_brian.checks import check_number, check_seed, check_time, format_time
 
 __all__ = ["DELAY_ORIGINS", "EVALUATIONS", "Schedule", "Training"]
 
@@ -187,10 +187,8 @@ class Training:
             )
         _choice("evaluate", self.evaluate, EVALUATIONS)
         check_seed(self.seed)
-        if isinstance(self.anneal_to, bool) or not isinstance(
-                self.anneal_to, (int, float)) or not 0 < self.anneal_to <= 1:
-            raise ValueError(f"anneal_to = {self.anneal_to!r} is not allowed; it must be a "
-                             "number in (0, 1] (1: no annealing)")
+        check_number("anneal_to", self.anneal_to, lambda v: 0 < v <= 1,
+                     "a number in (0, 1] (1: no annealing)")
 
     def replace(self, **changes):
         return replace(self, **changes)

@@ -63,19 +63,9 @@ from brian2 import Equations
 from ctfa_brian.equations import _SHARED_CONSTANTS as SHARED_CONSTANTS
 from ctfa_brian.equations import ACTIVATION_EXPRESSIONS
 
-__all__ = [
-    "SOFTMAX_SUM",
-    "FEEDBACK_FIXED",
-    "FEEDBACK_PLASTIC",
-    "FORWARD_SYNAPSE",
-    "GATED_FORWARD_SYNAPSE",
-    "input_neuron",
-    "SPIKING_ACTIVATIONS",
-    "error_events",
-    "feedback_pathways",
-    "forward_pathways",
-    "layer_equations",
-]
+__all__ = ["SOFTMAX_SUM", "FEEDBACK_FIXED", "FEEDBACK_PLASTIC", "FORWARD_SYNAPSE",
+           "GATED_FORWARD_SYNAPSE", "input_neuron", "SPIKING_ACTIVATIONS",
+           "error_events", "feedback_pathways", "forward_pathways", "layer_equations"]
 
 #: σ and σ' (Brian2 expressions of ``X``) that a spike rate can follow: non-negative ones.
 SPIKING_ACTIVATIONS = {k: ACTIVATION_EXPRESSIONS[k] for k in ("relu", "sigmoid")}

@@ -377,22 +377,23 @@ def aggregate(rows, keys):
     groups = {}
     for r in rows:
         groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    def column(members, key, finite_acc=False):
+        values = np.array([m.get(key, np.nan) for m in members], dtype=float)
+        keep = np.isfinite(values)
+        if finite_acc:  # the online accuracy of runs that finished
+            keep &= np.isfinite(np.array([m["test_accuracy"] for m in members], dtype=float))
+        return values[keep]
+
+    def stat(values, fn):
+        return float(fn(values)) if values.size else np.nan
+
     out = []
     for combo, members in groups.items():
-        acc = np.array([m["test_accuracy"] for m in members], dtype=float)
-        train = np.array([m["train_accuracy"] for m in members], dtype=float)
-        balanced = np.array([m.get("test_balanced_accuracy", np.nan) for m in members],
-                            dtype=float)
-        balanced = balanced[np.isfinite(balanced)]
-        online = np.array([m.get("online_train_accuracy", np.nan) for m in members], dtype=float)
-        ok, ok_train = acc[np.isfinite(acc)], train[np.isfinite(train)]
-        ok_online = online[np.isfinite(online) & np.isfinite(acc)]
+        ok, train = column(members, "test_accuracy"), column(members, "train_accuracy")
+        online = column(members, "online_train_accuracy", finite_acc=True)
         out.append({**dict(zip(keys, combo)), "n": len(members), "n_ok": int(ok.size),
-                    "mean": float(ok.mean()) if ok.size else np.nan,
-                    "std": float(ok.std()) if ok.size else np.nan,
-                    "balanced_mean": float(balanced.mean()) if balanced.size else np.nan,
-                    "train_mean": float(ok_train.mean()) if ok_train.size else np.nan,
-                    "train_std": float(ok_train.std()) if ok_train.size else np.nan,
-                    "online_mean": float(ok_online.mean()) if ok_online.size else np.nan,
-                    "online_std": float(ok_online.std()) if ok_online.size else np.nan})
+                    "mean": stat(ok, np.mean), "std": stat(ok, np.std),
+                    "balanced_mean": stat(column(members, "test_balanced_accuracy"), np.mean),
+                    "train_mean": stat(train, np.mean), "train_std": stat(train, np.std),
+                    "online_mean": stat(online, np.mean), "online_std": stat(online, np.std)})
     return out

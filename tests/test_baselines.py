@@ -5,13 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from ctfa_brian.baselines import (
-    Adam,
-    DiscreteMLP,
-    dither_mask,
-    presentation_order,
-    train_discrete,
-)
+from ctfa_brian.baselines import Adam, DiscreteMLP, dither_mask, presentation_order, train_discrete
 from ctfa_brian.datasets import load_circles, load_digits
 from ctfa_brian.stimulus import make_presentation
 

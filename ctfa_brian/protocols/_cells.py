@@ -12,8 +12,7 @@ from brian2 import ms, second
 from ctfa_brian.cells import CELL_KEYS, _timing, parse_hidden
 from ctfa_brian.device import DEFAULT, NETWORK_DEVICES
 from ctfa_brian.io import save_figure
-from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
-from ctfa_brian.protocols.spec import Parameter
+from ctfa_brian.protocols.spec import VARIANT_PARAMETERS, Parameter
 from ctfa_brian.sweep import check_scheduler, expand_grid, run_sweep, write_table
 
 __all__ = ["CELL_PARAMETERS", "SWEEP_DEVICE", "SWEEP_OPTIONS", "cells_of", "check_cells",

@@ -16,15 +16,14 @@ from ctfa_brian.protocols._cells import (
     SWEEP_DEVICE,
     SWEEP_OPTIONS,
     check_cells,
+    grid_results,
     save_figure,
-    status_counts,
 )
-from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
-from ctfa_brian.protocols.spec import Parameter
+from ctfa_brian.protocols.spec import VARIANT_PARAMETERS, Parameter
 from ctfa_brian.sweep import aggregate, expand_grid, run_sweep, write_table
 
 __all__ = ["NETWORK_PARAMETERS", "SWEEP_DATASETS", "SWEEP_DEVICE", "check", "plot_sweep",
-           "results", "run_networks"]
+           "run_networks"]
 
 #: Parameters every τ sweep takes.
 NETWORK_PARAMETERS = {
@@ -91,12 +90,10 @@ def check(params, axis, values, per_dataset):
     return params
 
 
-def run_networks(params, axis, values, per_dataset, out_dir):
-    """Run (or resume) every network × value × seed; write table.csv and traces.nix.
-
-    Returns ``(rows, labels, traces)``: the rows of `run_sweep`, each row's network label and
-    the path of the traces file (``None`` if no kept cell recorded anything).
-    """
+def run_networks(params, axis, values, per_dataset, out_dir, figure, **plot):
+    """Run (or resume) every network × value × seed; write table.csv, traces.nix and the
+    figure ``figure`` (`plot_sweep` with ``plot``); return the protocol's results: ``summary``
+    ``{label: [{axis, mean, std, n_ok}, ...]}`` over seeds, ``status_counts``, ``files``."""
     networks = _cells(params, axis, values, per_dataset)
     cells = [c for cs in networks.values() for c in cs]
     firsts = {label: cell_id(cs[0]) for label, cs in networks.items()}
@@ -105,8 +102,14 @@ def run_networks(params, axis, values, per_dataset, out_dir):
                      retry_failed=bool(params["retry_failed"]),
                      label_keys=["dataset", "hidden", axis], keep_traces=firsts.values())
     write_table(rows, out_dir / "table.csv")
-    labels = [label for label, cs in networks.items() for _ in cs]
-    return rows, labels, _write_traces(out_dir, rows, firsts)
+    summary = {label: [{axis: e[axis], "mean": e["mean"], "std": e["std"], "n_ok": e["n_ok"]}
+                       for e in aggregate(rows[k * len(cs):(k + 1) * len(cs)], [axis])]
+               for k, (label, cs) in enumerate(networks.items())}
+    files = {"figure": plot_sweep(out_dir / figure, summary, axis, **plot)}
+    traces = _write_traces(out_dir, rows, firsts)
+    if traces is not None:
+        files["traces"] = traces
+    return grid_results(summary, rows, out_dir, **files)
 
 
 def _write_traces(out_dir, rows, firsts):
@@ -126,19 +129,6 @@ def _write_traces(out_dir, rows, firsts):
         else:
             block.segments.append(one.segments[0])
     return None if block is None else save_neo(block, out_dir / f"traces{neo_suffix()}")
-
-
-def results(rows, labels, axis, out_dir, figure, traces):
-    """What a τ sweep returns: ``{label: [{axis, mean, std, n_ok}, ...]}`` over seeds."""
-    summary = {}
-    for label in dict.fromkeys(labels):
-        mine = [r for r, lab in zip(rows, labels) if lab == label]
-        summary[label] = [{axis: e[axis], "mean": e["mean"], "std": e["std"],
-                           "n_ok": e["n_ok"]} for e in aggregate(mine, [axis])]
-    files = {"table": out_dir / "table.csv", "figure": figure, "cells": out_dir / "cells"}
-    if traces is not None:
-        files["traces"] = traces
-    return {"summary": summary, "status_counts": status_counts(rows), "files": files}
 
 
 def plot_sweep(path, summary, axis, xlabel, marks=(), title=""):

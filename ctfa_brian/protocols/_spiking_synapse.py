@@ -18,21 +18,12 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import (
-    EventMonitor,
-    Hz,
-    Network,
-    NeuronGroup,
-    SpikeMonitor,
-    Synapses,
-    TimedArray,
-    ms,
-    second,
-)
+from brian2 import EventMonitor, Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, ms, second
 from brian2 import seed as brian_seed
 
 from ctfa_brian import spiking_equations as seq
 from ctfa_brian.protocols.curve import Curve
+from ctfa_brian.protocols.outputs import run_timed
 
 __all__ = ["POST_CELL", "SpikingCurves", "filtered", "overlap_spiking",
            "spike_circuit", "spike_times", "window_spiking"]
@@ -172,6 +163,11 @@ class SpikingCurves:
     t_start: object = field(default_factory=lambda: 0 * second)
 
 
+def _objects(circuits, monitors):
+    return [*(o for c in circuits.values() for o in c),
+            *(m for mons in monitors.values() for m in mons.values())]
+
+
 def _trial_spikes(monitors, n_delays, n_trials, t0):
     first = [k * n_trials for k in range(n_delays)]
     return {name: spike_times(mon, first, t0) for name, mon in monitors.items()}
@@ -186,16 +182,8 @@ def overlap_spiking(params, delays):
     error hop), gated the `gated_law`; and the cross-correlation of the first ``cch_trials``
     trials' spike trains at lag 0, whose law is (T − |Δ|)₊ (`triangle_law`).
 
-    Parameters
-    ----------
-    params : dict
-        The overlap protocol's validated parameters.
-    delays : Quantity
-        The delays (on the dt grid).
-
-    Returns
-    -------
-    SpikingCurves
+    ``params`` are the protocol's, validated; ``delays`` on the dt grid. Returns
+    `SpikingCurves`.
     """
     import neo
     import quantities as pq
@@ -227,12 +215,7 @@ def overlap_spiking(params, delays):
         post.tau_elig = params["tau_elig"]
         circuits[name] = (pre, post, syn)
         monitors[name] = mons
-    objects = [o for c in circuits.values() for o in c]
-    objects += [m for mons in monitors.values() for m in mons.values()]
-    net = Network(*objects, name="overlap_spiking_network")
-    built = time.perf_counter()
-    net.run(t_end, namespace={})
-    finished = time.perf_counter()
+    timings = run_timed("overlap_spiking_network", _objects(circuits, monitors), t_end, start)
 
     curves = {}
     ungated_law = np.asarray(propagated_law(delays, T, tau_prop, input_hops=0, error_hops=1)
@@ -257,7 +240,7 @@ def overlap_spiking(params, delays):
     curves["overlap"] = Curve(c0, np.asarray(triangle_law(delays, T) / second))
     spikes = {name: _trial_spikes(mons, n_d, n_tr, t_on) for name, mons in monitors.items()}
     return SpikingCurves(delays, curves, spikes, t_end - t_on, rate, n_tr,
-                         {"build": built - start, "run": finished - built}, -t_on)
+                         timings, -t_on)
 
 
 def window_spiking(params, delays, taus):
@@ -269,19 +252,10 @@ def window_spiking(params, delays, taus):
     potentiating signal). Laws: gated ∫ E D dt/τ_pot (`window_law`), ungated ∫ x D̂ dt/τ_pot
     with D̂ the τ_prop trace of the modulatory spikes' rate (computed on the step grid).
 
-    Parameters
-    ----------
-    params : dict
-        The eligibility-window protocol's validated parameters.
-    delays : Quantity
-        Burst delays from the pairing onset (on the dt grid).
-    taus : Quantity
-        The τ_elig of the gated curves (the first one is the protocol's).
-
-    Returns
-    -------
-    SpikingCurves
-        ``curves``: ``ungated`` and ``gated`` (first τ_elig) and ``gated_<k>`` for the others.
+    ``params`` are the protocol's, validated; ``delays`` the burst delays from the pairing
+    onset (on the dt grid); ``taus`` the τ_elig of the gated curves (the first is the
+    protocol's). Returns `SpikingCurves` with ``ungated``, ``gated`` (first τ_elig) and
+    ``gated_<k>`` for the others.
     """
     from ctfa_brian.protocols.laws.window import pulse_train, window_law
 
@@ -321,12 +295,8 @@ def window_spiking(params, delays, taus):
         circuits[name] = (pre, post, syn)
         if recorded:
             monitors[name] = mons
-    objects = [o for c in circuits.values() for o in c]
-    objects += [m for mons in monitors.values() for m in mons.values()]
-    net = Network(*objects, name="window_spiking_network")
-    built = time.perf_counter()
-    net.run(n_total * dt, namespace={})
-    finished = time.perf_counter()
+    timings = run_timed("window_spiking_network", _objects(circuits, monitors), n_total * dt,
+                        start)
 
     schedule = {"pairing_duration": P, "burst_rate": params["burst_rate"],
                 "burst_pulses": params["burst_pulses"], "pulse_width": params["pulse_width"],
@@ -345,4 +315,4 @@ def window_spiking(params, delays, taus):
                              {"tau_elig": tau})
     spikes = {name: _trial_spikes(mons, n_d, n_tr, on * dt) for name, mons in monitors.items()}
     return SpikingCurves(delays, curves, spikes, (n_total - on) * dt, rate, n_tr,
-                         {"build": built - start, "run": finished - built}, -on * dt)
+                         timings, -on * dt)

@@ -56,33 +56,20 @@ summed over the n pulses (`window_law`; exact, and the ungated rule is τ_elig =
 import time
 
 import numpy as np
-from brian2 import (
-    Network,
-    NeuronGroup,
-    StateMonitor,
-    Synapses,
-    TimedArray,
-    ms,
-    second,
-)
+from brian2 import NeuronGroup, StateMonitor, Synapses, TimedArray, ms, second
 from brian2.utils.logger import get_logger
 
 from ctfa_brian import equations as eq
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols.curve import Curve
-from ctfa_brian.protocols.laws.window import (
-    _s,
-    burst_duration,
-    pulse_train,
-    read_data,
-    window_law,
-)
-from ctfa_brian.protocols.outputs import save_outputs
+from ctfa_brian.protocols.laws.window import _s, burst_duration, pulse_train, read_data, window_law
+from ctfa_brian.protocols.outputs import run_timed, save_outputs
 from ctfa_brian.protocols.spec import (
     Parameter,
     check_resolution,
     check_spike_probability,
     check_whole_steps,
+    spiking_parameters,
 )
 from ctfa_brian.protocols.window_report import (
     NAME,
@@ -129,15 +116,11 @@ PARAMETERS = {
     "dt": Parameter("time", 1 * ms, "integration step (≤ pulse_width, ≤ τ_d/10; P and "
                     "pulse_width whole multiples of it)", gt=0 * ms),
     "record_dt": Parameter("time", 10 * ms, "sampling period of the saved traces", gt=0 * ms),
-    "variant": Parameter("str", "rate", "rate: one synapse per delay; spiking: Poisson pairing "
-                         "spikes and modulatory spikes at max_rate·D(t) into the package's "
-                         "spiking synapses, n_trials per delay", choices=("rate", "spiking")),
-    "max_rate_hz": Parameter("float", 100.0, "spiking: presynaptic rate during the pairing "
-                             "(x = 1) and the modulatory rate at D = 1, Hz", gt=0, le=1000),
-    "n_trials": Parameter("int", 200, "spiking: independent synapses (trials) per delay",
-                          ge=2, le=100_000),
-    "spike_tau_prop": Parameter("time", 10 * ms, "spiking: τ_prop of the modulatory trace the "
-                                "ungated synapse reads", gt=0 * ms),
+    **spiking_parameters("rate: one synapse per delay; spiking: Poisson pairing spikes and "
+                         "modulatory spikes at max_rate·D(t) into the package's spiking "
+                         "synapses, n_trials per delay", 100.0, "presynaptic rate during the "
+                         "pairing (x = 1) and the modulatory rate at D = 1", 200,
+                         "modulatory trace the ungated synapse reads"),
 }
 
 #: The dopamine trace must have decayed for this many τ_d before W is read.
@@ -293,13 +276,10 @@ def simulate(params):
         "ungated.w": StateMonitor(u_syn, "w", record=main, **rec),
         "pairing.x": StateMonitor(pairing, "z", record=[0], **rec),
     }
-    net = Network(pairing, g_post, u_post, g_syn, u_syn, *monitors.values(),
-                  name="eligibility_window_network")
-    built = time.perf_counter()
     logger.debug(f"eligibility_window: {len(g_syn) + len(u_syn)} synapses, {n_total} steps of "
                  f"{format_time(dt)}")
-    net.run(n_total * dt, namespace={})
-    finished = time.perf_counter()
+    timings = run_timed("eligibility_window_network", [pairing, g_post, u_post, g_syn, u_syn,
+                                                       *monitors.values()], n_total * dt, start)
     gated_dw = np.asarray(g_syn.w[:], float).reshape(n_tau, n)
 
     delays = d_steps * dt
@@ -319,8 +299,7 @@ def simulate(params):
                        "values": np.array(getattr(monitor, "z" if var == "x" else var), float),
                        "delays": None if key == "pairing.x" else delays}
     return Window(delays, offsets, np.array([_s(t) for t in taus]) * second, gated, ungated,
-                  n_total * dt - on_steps * dt, traces,
-                  {"build": built - start, "run": finished - built})
+                  n_total * dt - on_steps * dt, traces, timings)
 
 
 def run(params, out_dir):

@@ -85,11 +85,7 @@ from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols.curve import Curve
 from ctfa_brian.protocols.laws.theta import cycle_law
 from ctfa_brian.protocols.outputs import save_outputs
-from ctfa_brian.protocols.spec import (
-    Parameter,
-    check_resolution,
-    check_whole_steps,
-)
+from ctfa_brian.protocols.spec import Parameter, check_resolution, check_whole_steps
 from ctfa_brian.protocols.td_circuits import (
     PRE_RATE,
     RATE_SYNAPSE,

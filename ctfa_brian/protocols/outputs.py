@@ -1,11 +1,23 @@
-"""What a single-synapse protocol writes: ``table.csv``, its figure and a Neo file, timed."""
+"""What the single-synapse protocols share around their circuits: one timed run, and what they
+write (``table.csv``, a figure and a Neo file)."""
 
 import time
 from pathlib import Path
 
 from ctfa_brian.io import write_rows
 
-__all__ = ["save_outputs"]
+__all__ = ["run_timed", "save_outputs"]
+
+
+def run_timed(name, objects, duration, start):
+    """Run ``objects`` for ``duration`` in one Brian2 `Network` named ``name``; return its
+    ``{"build", "run"}`` times in seconds (the build counted from ``start``)."""
+    from brian2 import Network
+
+    net = Network(*objects, name=name)
+    built = time.perf_counter()
+    net.run(duration, namespace={})
+    return {"build": built - start, "run": time.perf_counter() - built}
 
 
 def save_outputs(results, out_dir, timings, rows, figure, block, neo="traces"):

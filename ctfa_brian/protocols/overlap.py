@@ -39,27 +39,13 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import (
-    Network,
-    NeuronGroup,
-    Quantity,
-    StateMonitor,
-    Synapses,
-    ms,
-    second,
-)
+from brian2 import Network, NeuronGroup, Quantity, StateMonitor, Synapses, ms, second
 from brian2.utils.logger import get_logger
 
 from ctfa_brian import equations as eq
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols.curve import Curve
-from ctfa_brian.protocols.laws.overlap import (
-    TAIL,
-    eq1_law,
-    eq4_law,
-    gated_law,
-    propagated_law,
-)
+from ctfa_brian.protocols.laws.overlap import TAIL, eq1_law, eq4_law, gated_law, propagated_law
 from ctfa_brian.protocols.outputs import save_outputs
 from ctfa_brian.protocols.overlap_report import (
     NAME,
@@ -74,6 +60,7 @@ from ctfa_brian.protocols.spec import (
     check_resolution,
     check_spike_probability,
     check_whole_steps,
+    spiking_parameters,
 )
 
 __all__ = ["NAME", "PARAMETERS", "check", "delays_of", "run", "simulate"]
@@ -104,15 +91,10 @@ PARAMETERS = {
     "record_dt": Parameter("time", 1 * ms, "sampling period of the saved traces", gt=0 * ms),
     "tolerance": Parameter("float", 0.02, "allowed deviation from a law, as a fraction of its "
                            "peak (the ungated and gated checks)", gt=0, lt=1),
-    "variant": Parameter("str", "rate", "rate: the curves above; spiking: Poisson input and "
-                         "error spikes into the package's spiking synapses, n_trials per delay",
-                         choices=("rate", "spiking")),
-    "max_rate_hz": Parameter("float", 200.0, "spiking: the rate that stands for x = 1 and "
-                             "e = 1, Hz", gt=0, le=1000),
-    "n_trials": Parameter("int", 100, "spiking: independent synapses (trials) per delay",
-                          ge=2, le=100_000),
-    "spike_tau_prop": Parameter("time", 10 * ms, "spiking: τ_prop of the error trace the "
-                                "synapse reads", gt=0 * ms),
+    **spiking_parameters("rate: the curves above; spiking: Poisson input and error spikes into "
+                         "the package's spiking synapses, n_trials per delay", 200.0,
+                         "the rate that stands for x = 1 and e = 1", 100,
+                         "error trace the synapse reads"),
     "cch_trials": Parameter("int", 20, "spiking: trials per delay whose spike trains give the "
                             "cross-correlation C(0) = ∫ x e dt (elephant)", ge=2),
     "cch_bin": Parameter("time", 5 * ms, "spiking: bin of that cross-correlation (C(0) is its "

@@ -5,11 +5,7 @@ Neo traces of a `Sweep` (`ctfa_brian.protocols.overlap.simulate`).
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import (
-    Quantity,
-    ms,
-    second,
-)
+from brian2 import Quantity, ms, second
 from brian2.utils.logger import get_logger
 
 from ctfa_brian.io import save_figure

@@ -31,8 +31,7 @@ from ctfa_brian import device as devices
 from ctfa_brian.io import write_rows
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols._cells import save_figure
-from ctfa_brian.protocols._variant import VARIANT_PARAMETERS
-from ctfa_brian.protocols.spec import Parameter
+from ctfa_brian.protocols.spec import VARIANT_PARAMETERS, Parameter
 
 __all__ = ["DEVICE", "NAME", "PARAMETERS", "check", "run"]
 

@@ -10,15 +10,16 @@ import tomllib
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Quantity, second
+from brian2 import Quantity, ms, second
 from brian2.units.fundamentalunits import have_same_dimensions
 
 from ctfa_brian.device import RUNTIME_DEFAULT
 from ctfa_brian.io import parse_quantity
-from ctfa_brian.parameters import format_time
+from ctfa_brian.parameters import NEURONS, VARIANTS, format_time
 
 __all__ = ["COMMON_PARAMETERS", "KINDS", "Parameter", "check_resolution",
-           "check_spike_probability", "check_whole_steps", "parameters_to_jsonable"]
+           "check_spike_probability", "check_whole_steps", "parameters_to_jsonable",
+           "spiking_parameters", "VARIANT_PARAMETERS"]
 
 #: Kinds of parameter values: a time (string with a unit), a number, an integer, a string, or a
 #: list of times or of numbers.
@@ -91,6 +92,20 @@ COMMON_PARAMETERS = {
     "device": Parameter("str", RUNTIME_DEFAULT, "Brian2 runtime device: numpy, cython or "
                         "runtime (Brian's own choice of target)",
                         choices=("numpy", "cython", "runtime")),
+}
+
+
+#: The one switch between the rate and the spiking variant of every network protocol (the
+#: sweeps, the τ_pot and τ_elig sweeps, rate_vs_spiking); the single-synapse protocols have
+#: their own (`spiking_parameters`).
+VARIANT_PARAMETERS = {
+    "variant": Parameter("str", "rate", "rate (the paper's model) or spiking (spiking neurons, "
+                         "spike traces, signed error spikes; use dt ≤ 0.5 ms)",
+                         choices=VARIANTS),
+    "neuron": Parameter("str", "lif", "spiking variant: forward neurons (leaky integrate-and-"
+                        "fire or rate-driven Poisson)", choices=NEURONS),
+    "max_rate_hz": Parameter("float", 200.0, "spiking variant: the rate that stands for the "
+                             "value 1, Hz", ge=1, le=1000),
 }
 
 
@@ -220,6 +235,20 @@ def _convert(name, spec, value):
     converted = _scalar(name, spec.kind, value)
     _check_range(name, spec, converted)
     return converted
+
+
+def spiking_parameters(variant, max_rate_hz, max_rate, n_trials, trace):
+    """``variant`` and the parameters of a single-synapse protocol's spiking variant; the
+    strings say what the variants, the rate and the τ_prop trace are in this protocol."""
+    return {
+        "variant": Parameter("str", "rate", variant, choices=("rate", "spiking")),
+        "max_rate_hz": Parameter("float", max_rate_hz, f"spiking: {max_rate}, Hz", gt=0,
+                                 le=1000),
+        "n_trials": Parameter("int", n_trials, "spiking: independent synapses (trials) per "
+                              "delay", ge=2, le=100_000),
+        "spike_tau_prop": Parameter("time", 10 * ms, f"spiking: τ_prop of the {trace}",
+                                    gt=0 * ms),
+    }
 
 
 def parameters_to_jsonable(parameters):

@@ -50,11 +50,7 @@ def check(params):
 
 def run(params, out_dir):
     """Train for every dataset × τ_elig/T × seed; write table.csv, traces and tau_elig_sweep.png."""
-    rows, labels, traces = networks.run_networks(params, _AXIS, params["tau_elig_ratios"],
-                                                 _per_dataset(params), out_dir)
-    results = networks.results(rows, labels, _AXIS, out_dir, None, traces)
-    results["files"]["figure"] = networks.plot_sweep(
-        out_dir / "tau_elig_sweep.png", results["summary"], _AXIS, "τ_elig / T",
-        marks=[(1, "τ_elig = T")],
-        title=f"gated {params['rule']}, T = {params['sample_time']}")
-    return results
+    return networks.run_networks(params, _AXIS, params["tau_elig_ratios"], _per_dataset(params),
+                                 out_dir, "tau_elig_sweep.png", xlabel="τ_elig / T",
+                                 marks=[(1, "τ_elig = T")],
+                                 title=f"gated {params['rule']}, T = {params['sample_time']}")

@@ -34,10 +34,7 @@ def check(params):
 
 def run(params, out_dir):
     """Train for every dataset × τ_pot/T × seed; write table.csv, traces and tau_pot_sweep.png."""
-    rows, labels, traces = networks.run_networks(params, _AXIS, params["tau_pot_ratios"],
-                                                 lambda name: {}, out_dir)
-    results = networks.results(rows, labels, _AXIS, out_dir, None, traces)
-    results["files"]["figure"] = networks.plot_sweep(
-        out_dir / "tau_pot_sweep.png", results["summary"], _AXIS, "τ_pot / T",
-        marks=[(40, "τ_pot/T = 40")], title=f"T = {params['sample_time']}")
-    return results
+    return networks.run_networks(params, _AXIS, params["tau_pot_ratios"], lambda name: {},
+                                 out_dir, "tau_pot_sweep.png", xlabel="τ_pot / T",
+                                 marks=[(40, "τ_pot/T = 40")],
+                                 title=f"T = {params['sample_time']}")

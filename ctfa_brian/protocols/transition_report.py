@@ -6,10 +6,7 @@ table.csv, the figure and the Neo traces of a simulated
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import (
-    Quantity,
-    ms,
-)
+from brian2 import Quantity, ms
 from brian2.utils.logger import get_logger
 
 from ctfa_brian.io import save_figure

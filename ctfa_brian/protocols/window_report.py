@@ -7,11 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from brian2 import (
-    Quantity,
-    ms,
-    second,
-)
+from brian2 import Quantity, ms, second
 from brian2.utils.logger import get_logger
 
 from ctfa_brian.io import save_figure
