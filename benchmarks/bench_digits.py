@@ -6,6 +6,9 @@ One run measures, on the same presentation (same seed, same sample order, same i
     `Trainer` on ``cpp_standalone`` (one thread). Code generation + compilation (into a fresh
     project directory, so a true cold compile) is timed apart from the run; a second seed is
     then run on the same binary to show that a sweep pays the compilation once.
+``dense``
+    The same on ``ctfa_dense_standalone`` (`ctfa_brian.dense`): dense loops for the all-to-all
+    projections and no per-step ``std::clock``; same numbers as ``standalone``.
 ``cython``
     `Trainer` on Brian's runtime device with Cython code generation. Cython compilation (into a
     fresh cache) is timed apart, by a zero-length run of the same objects.
@@ -23,7 +26,7 @@ the accuracy differences and whether the issue's targets are met (reported, neve
 
 Usage::
 
-    python benchmarks/bench_digits.py [--epochs 3] [--peers standalone,cython,numpy,diffrax]
+    python benchmarks/bench_digits.py [--epochs 3] [--peers standalone,dense,numpy,diffrax]
                                       [--json out.json]
 """
 
@@ -58,14 +61,16 @@ from ctfa_brian.reference import simulate as numpy_simulate  # noqa: E402
 from ctfa_brian.stimulus import Presentation, make_presentation  # noqa: E402
 from ctfa_brian.training import Trainer, _accuracies  # noqa: E402
 
-PEERS = ("standalone", "standalone-2t", "cython", "numpy", "diffrax")
+PEERS = ("standalone", "dense", "standalone-2t", "cython", "numpy", "diffrax")
 #: standalone-2t (OpenMP, 2 threads) is opt-in: on these tiny per-step loops it was 4× slower.
-DEFAULT_PEERS = ("standalone", "cython", "numpy", "diffrax")
+DEFAULT_PEERS = ("standalone", "dense", "cython", "numpy", "diffrax")
 RTOL, ATOL = 2e-3, 1e-5
 
 #: Issue targets.
 TARGET_VS_NUMPY = 8.0
 TARGET_VS_DIFFRAX = 3.0
+#: The dense device (ctfa_dense_standalone, one thread) against Diffrax at dt = 1 ms.
+TARGET_DENSE_VS_DIFFRAX = 5.0
 TARGET_SYN_STEPS = 3e8
 #: "Equal accuracy": final test accuracies within this many percentage points.
 EQUAL_ACCURACY_PP = 1.0
@@ -138,7 +143,7 @@ def row(peer, ran, setup, steps, compile_s, run_s, test, train, **extra):
 
 
 def bench_standalone(setup, second_seed, directory=None, keep=False, threads=0,
-                     name="standalone"):
+                     name="standalone", device="cpp_standalone"):
     fresh = directory is None
     if fresh:
         directory = tempfile.mkdtemp(prefix="ctfa_bench_standalone_")
@@ -147,7 +152,7 @@ def bench_standalone(setup, second_seed, directory=None, keep=False, threads=0,
     link_args = list(prefs.codegen.cpp.extra_link_args)
     try:
         trainer = Trainer(setup.dataset, setup.model, setup.schedule, setup.training,
-                          device="cpp_standalone", directory=directory, threads=threads)
+                          device=device, directory=directory, threads=threads)
         start = time.perf_counter()
         trainer.build()
         compile_s = time.perf_counter() - start
@@ -156,7 +161,7 @@ def bench_standalone(setup, second_seed, directory=None, keep=False, threads=0,
         result = trainer.run()
         steps = (trainer.network.n_periods + 1) * setup.spp
         threads = prefs.devices.cpp_standalone.openmp_threads
-        ran = (f"Brian2 cpp_standalone, {threads or 1} thread, Euler dt = 1 ms, "
+        ran = (f"Brian2 {device}, {threads or 1} thread, Euler dt = 1 ms, "
                f"{setup.n_periods} + 1 periods, seed {setup.seed}; compile = object creation + "
                f"code generation + {'cold ' if fresh else ''}compilation (trainer.build())")
         rows = [row(name, ran, setup, steps, compile_s, result.timings["run"],
@@ -355,6 +360,24 @@ def comparisons(rows):
                        TARGET_VS_DIFFRAX, "×", ok=equal)
         targets.append(line + f"; test accuracy differs by {d:+.2f} pp "
                               f"({'within' if equal else 'outside'} ±{EQUAL_ACCURACY_PP:g} pp)")
+    if "dense" in by:
+        dense = by["dense"]
+        ratios["dense_vs_standalone"] = {
+            "speed": dense["sim_s_per_wall_s"] / sa["sim_s_per_wall_s"],
+            "max_abs_readout_diff": float(np.max(np.abs(dense["readout"] - sa["readout"])))}
+        if "diffrax" in by:
+            peer = by["diffrax"]
+            r = dense["sim_s_per_wall_s"] / peer["sim_s_per_wall_s"]
+            d = 100 * (dense["test_accuracy"] - peer["test_accuracy"])
+            equal = abs(d) <= EQUAL_ACCURACY_PP
+            ratios["dense_vs_diffrax"] = {"speed": r, "test_accuracy_diff_pp": d}
+            targets.append(_target(
+                f"dense device, 1 thread ≥ {TARGET_DENSE_VS_DIFFRAX:g}× Diffrax at dt = 1 ms and "
+                "equal accuracy", r, TARGET_DENSE_VS_DIFFRAX, "×", ok=equal)
+                + f"; test accuracy differs by {d:+.2f} pp")
+        targets.append(f"dense device = cpp_standalone: readouts differ by at most "
+                       f"{ratios['dense_vs_standalone']['max_abs_readout_diff']:.2g}, "
+                       f"{ratios['dense_vs_standalone']['speed']:.2f}× its speed")
     targets.append(_target(f"standalone ≥ {TARGET_SYN_STEPS:.0e} synapse-steps/s on one core",
                            sa["synapse_steps_per_s"], TARGET_SYN_STEPS, " syn-steps/s"))
     second = [r for r in rows if r["peer"].startswith("standalone seed")]
@@ -441,6 +464,8 @@ def main(argv=None):
         "standalone": lambda: bench_standalone(
             setup, None if args.second_seed < 0 else args.second_seed, args.standalone_dir,
             args.keep),
+        "dense": lambda: bench_standalone(setup, None, None, args.keep, name="dense",
+                                          device="ctfa_dense_standalone"),
         "standalone-2t": lambda: bench_standalone(setup, None, None, args.keep, threads=2,
                                                   name="standalone-2t"),
         "cython": lambda: bench_cython(setup, args.runtime_epochs_fraction, args.keep),
@@ -478,13 +503,14 @@ def main(argv=None):
     for name, why in skipped.items():
         print(f"  {name}: not run ({why})")
     if ratios:
-        print("\nstandalone vs peer (speed = ratio of simulated s per wall s; accuracy = "
-              "standalone − peer, final test):")
+        print("\nspeed ratios (simulated s per wall s) and accuracy differences (final test):")
         for name, r in ratios.items():
-            readout = ("" if r["max_abs_readout_diff"] is None
+            readout = ("" if r.get("max_abs_readout_diff") is None
                        else f", max |Δ readout| {r['max_abs_readout_diff']:.2g}")
-            print(f"  vs {name:8s} {r['speed']:8.2f}× faster, accuracy "
-                  f"{r['test_accuracy_diff_pp']:+.2f} pp{readout}")
+            accuracy = ("" if "test_accuracy_diff_pp" not in r
+                        else f", accuracy {r['test_accuracy_diff_pp']:+.2f} pp")
+            label = name if "_vs_" in name else f"standalone vs {name}"
+            print(f"  {label:24s} {r['speed']:8.2f}× faster{accuracy}{readout}")
     print("\ntargets:")
     for line in targets:
         print(f"  {line}")

@@ -26,9 +26,10 @@ logger = get_logger(__name__)
 #: The names as Brian2 uses them: ``runtime`` is its runtime device with the code generation
 #: target it picks itself (``auto``: Cython where a compiler works, else NumPy); ``cython``
 #: and ``numpy`` are the runtime device with that target; the others are standalone devices.
-DEVICES = ("runtime", "cython", "numpy", "cpp_standalone", "cuda_standalone")
+DEVICES = ("runtime", "cython", "numpy", "cpp_standalone", "ctfa_dense_standalone",
+           "cuda_standalone")
 #: The devices a network (a `Trainer`, a sweep cell) may run on.
-NETWORK_DEVICES = ("cpp_standalone", "runtime", "cython", "numpy")
+NETWORK_DEVICES = ("cpp_standalone", "ctfa_dense_standalone", "runtime", "cython", "numpy")
 #: The device of a network unless one is given (`Trainer`, ``ctfa train``, the sweeps): the
 #: project is compiled once and every further run only starts the binary.
 DEFAULT = "cpp_standalone"
@@ -101,6 +102,8 @@ def select(name=DEFAULT, directory=None, threads=0):
         prefs.codegen.target = "auto" if name == "runtime" else name
         set_device("runtime")
         return get_device()
+    if name == "ctfa_dense_standalone":
+        import ctfa_brian.dense  # noqa: F401  (registers the device)
     if name == "cuda_standalone":
         try:
             import brian2cuda  # noqa: F401  (registers the device)

@@ -20,6 +20,7 @@ from brian2 import (
     NeuronGroup,
     Quantity,
     StateMonitor,
+    Subgroup,
     Synapses,
     TimedArray,
     linked_var,
@@ -28,6 +29,7 @@ from brian2 import (
 )
 
 from ctfa_brian import equations as eq
+from ctfa_brian.dense import mark_dense
 from ctfa_brian.guard import nonfinite
 from ctfa_brian.rules import get_rule
 
@@ -103,9 +105,11 @@ def _quiet_aligned_grid_warning():
         log.addFilter(_AlignedGridFilter())
 
 
-def _all_to_all(syn, n_pre, n_post):
+def _all_to_all(syn, n_pre, n_post, gate=None):
     i, j = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
     syn.connect(i=i.ravel(), j=j.ravel())  # synapse k = i * n_post + j: row-major matrices
+    if not isinstance(syn.source, Subgroup) and not isinstance(syn.target, Subgroup):
+        mark_dense(syn, n_pre, n_post, gate)
 
 
 class CTFANetwork:
@@ -177,7 +181,7 @@ class CTFANetwork:
         pre = self.input
         for l, post in enumerate(self.layers, start=1):
             syn = self._make_forward(l, pre, post)
-            _all_to_all(syn, self.sizes[l - 1], self.sizes[l])
+            _all_to_all(syn, self.sizes[l - 1], self.sizes[l], gate="learn_post")
             syn.w = ws[f"W{l}"].ravel()
             self._after_forward(syn)
             self.forward.append(syn)
@@ -186,7 +190,8 @@ class CTFANetwork:
             l = int(name[1:])
             source = self.layers[l] if self.rule.routing == "layerwise" else self.output
             syn = self._make_feedback(name, source, self.layers[l - 1])
-            _all_to_all(syn, source.N, self.layers[l - 1].N)
+            _all_to_all(syn, source.N, self.layers[l - 1].N,
+                        gate="learn_pre" if self.rule.plastic else None)
             syn.v = v0.T.ravel()  # stored (d_l, d_src); synapses run source-major
             self.feedback.append(syn)
         self._add_bounds(period)
