@@ -72,7 +72,8 @@ TARGET_VS_DIFFRAX = 3.0
 #: The dense device (ctfa_dense_standalone, one thread) against Diffrax at dt = 1 ms.
 TARGET_DENSE_VS_DIFFRAX = 5.0
 TARGET_SYN_STEPS = 3e8
-#: "Equal accuracy": final test accuracies within this many percentage points.
+#: "Equal accuracy": the final test accuracy no more than this many percentage points below
+#: the peer's (a higher accuracy is not a failure).
 EQUAL_ACCURACY_PP = 1.0
 
 
@@ -346,7 +347,7 @@ def comparisons(rows):
         mt, peer = by["standalone-2t"], by["diffrax"]
         r = mt["sim_s_per_wall_s"] / peer["sim_s_per_wall_s"]
         d = 100 * (mt["test_accuracy"] - peer["test_accuracy"])
-        equal = abs(d) <= EQUAL_ACCURACY_PP
+        equal = d >= -EQUAL_ACCURACY_PP
         targets.append(_target(
             f"standalone, 2 threads (as JAX, which uses {peer.get('cores_used', 0):.1f} cores) "
             f"≥ {TARGET_VS_DIFFRAX:g}× Diffrax at equal accuracy", r, TARGET_VS_DIFFRAX, "×",
@@ -354,12 +355,12 @@ def comparisons(rows):
     if "diffrax" in ratios:
         r = ratios["diffrax"]["speed"]
         d = ratios["diffrax"]["test_accuracy_diff_pp"]
-        equal = abs(d) <= EQUAL_ACCURACY_PP
+        equal = d >= -EQUAL_ACCURACY_PP
         line = _target(f"standalone, 1 thread ≥ {TARGET_VS_DIFFRAX:g}× Diffrax at equal "
                        "accuracy", r,
                        TARGET_VS_DIFFRAX, "×", ok=equal)
         targets.append(line + f"; test accuracy differs by {d:+.2f} pp "
-                              f"({'within' if equal else 'outside'} ±{EQUAL_ACCURACY_PP:g} pp)")
+                              f"({'not' if equal else 'more than'} {EQUAL_ACCURACY_PP:g} pp below)")
     if "dense" in by:
         dense = by["dense"]
         ratios["dense_vs_standalone"] = {
@@ -369,7 +370,7 @@ def comparisons(rows):
             peer = by["diffrax"]
             r = dense["sim_s_per_wall_s"] / peer["sim_s_per_wall_s"]
             d = 100 * (dense["test_accuracy"] - peer["test_accuracy"])
-            equal = abs(d) <= EQUAL_ACCURACY_PP
+            equal = d >= -EQUAL_ACCURACY_PP
             ratios["dense_vs_diffrax"] = {"speed": r, "test_accuracy_diff_pp": d}
             targets.append(_target(
                 f"dense device, 1 thread ≥ {TARGET_DENSE_VS_DIFFRAX:g}× Diffrax at dt = 1 ms and "

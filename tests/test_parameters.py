@@ -54,12 +54,13 @@ def test_negative_delay_is_allowed():
 
 
 def test_dt_too_coarse_for_tau_prop():
-    with pytest.raises(ValueError, match=r"dt = 2\. ms is too coarse for tau_prop = 10\. ms.*"
-                                         r"dt < tau_prop/5"):
-        Schedule(dt=2 * ms).check_against(ModelParameters())
-    # exactly tau_prop/5 is still too coarse
-    with pytest.raises(ValueError, match="too coarse"):
-        Trainer(load_dataset("circles"), ModelParameters(tau_prop=5 * ms), Schedule())
+    with pytest.raises(ValueError, match=r"dt = 6\. ms is too coarse for tau_prop = 10\. ms.*"
+                                         r"dt ≤ tau_prop/2"):
+        Schedule(dt=6 * ms, buffer_time=6 * ms, sample_time=204 * ms).check_against(
+            ModelParameters())
+    Schedule(dt=5 * ms, buffer_time=5 * ms).check_against(ModelParameters())  # tau_prop/2 is
+    with pytest.raises(ValueError, match="too coarse"):  # allowed, a step above it is not
+        Trainer(load_dataset("circles"), ModelParameters(tau_prop=1.9 * ms), Schedule())
 
 
 @pytest.mark.parametrize("kwargs", [{"epochs": 0}, {"epochs": 1.5}, {"evals_per_epoch": 0}])

@@ -88,8 +88,16 @@ def _parameters(args):
     sources = {**given, **{renamed.get(k, k): v for k, v in sources.items()}}
     if args.max_rate is not None:
         model_kw["max_rate"] = args.max_rate
-    if args.variant == "spiking" and args.dt is None:
+    if args.variant == "spiking" and args.dt in (None, "auto"):
         schedule_kw["dt"] = SPIKING_DT
+    elif args.dt == "auto":
+        from ctfa_brian.presets import auto_dt
+        from ctfa_brian.schedule import Schedule as _defaults
+
+        schedule_kw["dt"] = auto_dt(args.dataset, model_kw.get("tau_prop",
+                                                             ModelParameters().tau_prop),
+                                    schedule_kw.get("sample_time", _defaults().sample_time),
+                                    schedule_kw.get("buffer_time", _defaults().buffer_time))
     model = ModelParameters(rule=args.rule, activation=args.activation, loss=args.loss,
                             kp_form=args.kp_form, noise=args.noise,
                             label_smoothing=args.label_smoothing, w_max=args.w_max,

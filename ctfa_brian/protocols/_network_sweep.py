@@ -82,9 +82,6 @@ def _cells(params, axis, values, per_dataset, n_seeds=None):
 
 def check(params, axis, values, per_dataset):
     """Every network's cells checked before anything is written; return ``params``."""
-    if not params["dt"] * 5 < params["tau_prop"]:
-        raise ValueError(f"dt = {params['dt']} is too coarse for tau_prop = "
-                         f"{params['tau_prop']}; it must be < tau_prop/5")
     cells = [c for cs in _cells(params, axis, values, per_dataset, 1).values() for c in cs]
     check_cells(cells, [], params["scheduler"])
     return params
