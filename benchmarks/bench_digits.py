@@ -61,9 +61,9 @@ from ctfa_brian.reference import simulate as numpy_simulate  # noqa: E402
 from ctfa_brian.stimulus import Presentation, make_presentation  # noqa: E402
 from ctfa_brian.training import Trainer, _accuracies  # noqa: E402
 
-PEERS = ("standalone", "dense", "standalone-2t", "cython", "numpy", "diffrax")
+PEERS = ("standalone", "dense", "dense-auto", "standalone-2t", "cython", "numpy", "diffrax")
 #: standalone-2t (OpenMP, 2 threads) is opt-in: on these tiny per-step loops it was 4× slower.
-DEFAULT_PEERS = ("standalone", "dense", "cython", "numpy", "diffrax")
+DEFAULT_PEERS = ("standalone", "dense", "dense-auto", "cython", "numpy", "diffrax")
 RTOL, ATOL = 2e-3, 1e-5
 
 #: Issue targets.
@@ -71,6 +71,8 @@ TARGET_VS_NUMPY = 8.0
 TARGET_VS_DIFFRAX = 3.0
 #: The dense device (ctfa_dense_standalone, one thread) against Diffrax at dt = 1 ms.
 TARGET_DENSE_VS_DIFFRAX = 5.0
+#: The same at the step ``--dt auto`` picks (`ctfa_brian.presets.auto_dt`), within ±1 point.
+TARGET_AUTO_VS_DIFFRAX = 15.0
 TARGET_SYN_STEPS = 3e8
 #: "Equal accuracy": the final test accuracy no more than this many percentage points below
 #: the peer's (a higher accuracy is not a failure).
@@ -291,6 +293,21 @@ def bench_diffrax(setup):
                 rejected_steps=out["rejected_steps"], solver_steps=out["steps"])]
 
 
+def bench_dense_auto(setup):
+    """The dense device at the step ``--dt auto`` picks for digits (same presentation)."""
+    from ctfa_brian.presets import auto_dt
+
+    auto = dataclasses.replace(setup.schedule, dt=auto_dt(
+        "digits", setup.model.tau_prop, setup.schedule.sample_time, setup.schedule.buffer_time))
+    coarse = Setup.__new__(Setup)
+    coarse.__dict__.update(setup.__dict__, schedule=auto, spp=auto.steps_per_period,
+                           dt_s=float(auto.dt))
+    rows = bench_standalone(coarse, None, name="dense-auto", device="ctfa_dense_standalone")
+    rows[0]["ran"] = rows[0]["ran"].replace("dt = 1 ms", f"dt = {float(auto.dt) * 1e3:g} ms "
+                                            "(--dt auto)")
+    return rows
+
+
 class PeerSkipped(Exception):
     pass
 
@@ -376,6 +393,17 @@ def comparisons(rows):
                 f"dense device, 1 thread ≥ {TARGET_DENSE_VS_DIFFRAX:g}× Diffrax at dt = 1 ms and "
                 "equal accuracy", r, TARGET_DENSE_VS_DIFFRAX, "×", ok=equal)
                 + f"; test accuracy differs by {d:+.2f} pp")
+        if "dense-auto" in by and "diffrax" in by:
+            coarse, peer = by["dense-auto"], by["diffrax"]
+            r = coarse["sim_s_per_wall_s"] / peer["sim_s_per_wall_s"]
+            d = 100 * (coarse["test_accuracy"] - dense["test_accuracy"])
+            ratios["dense_auto_vs_diffrax"] = {
+                "speed": r, "test_accuracy_diff_pp": 100 * (coarse["test_accuracy"]
+                                                            - peer["test_accuracy"])}
+            targets.append(_target(
+                f"dense device at the auto step ≥ {TARGET_AUTO_VS_DIFFRAX:g}× Diffrax within "
+                "±1 point of dt = 1 ms", r, TARGET_AUTO_VS_DIFFRAX, "×",
+                ok=abs(d) <= EQUAL_ACCURACY_PP) + f"; test accuracy {d:+.2f} pp from dt = 1 ms")
         targets.append(f"dense device = cpp_standalone: readouts differ by at most "
                        f"{ratios['dense_vs_standalone']['max_abs_readout_diff']:.2g}, "
                        f"{ratios['dense_vs_standalone']['speed']:.2f}× its speed")
@@ -467,6 +495,7 @@ def main(argv=None):
             args.keep),
         "dense": lambda: bench_standalone(setup, None, None, args.keep, name="dense",
                                           device="ctfa_dense_standalone"),
+        "dense-auto": lambda: bench_dense_auto(setup),
         "standalone-2t": lambda: bench_standalone(setup, None, None, args.keep, threads=2,
                                                   name="standalone-2t"),
         "cython": lambda: bench_cython(setup, args.runtime_epochs_fraction, args.keep),

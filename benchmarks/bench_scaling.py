@@ -76,20 +76,23 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default=",".join(SIZES), help="layer sizes, e.g. 64-49-10,...")
     p.add_argument("--peers", default=",".join(PEERS), help=f"subset of {','.join(PEERS)}")
-    p.add_argument("--n-train", type=int, default=60, help="training samples (one epoch)")
+    p.add_argument("--n-train", type=int, default=0, help="training samples (one epoch; "
+                   "default: about 10⁷ / synapses, at least 60, so that every size runs long "
+                   "enough to time)")
     p.add_argument("--n-test", type=int, default=20, help="test samples")
     args = p.parse_args(argv)
     peers = [s for s in args.peers.split(",") if s]
     env = bd.environment()
     print(f"machine: {env['cpu']}, {env['cores']} cores; Python {env['python']}, Brian2 "
-          f"{env['brian2']}; kp, dt = 1 ms, {args.n_train} training samples, one epoch\n",
-          flush=True)
+          f"{env['brian2']}; kp, dt = 1 ms, one epoch\n", flush=True)
     results = []
     for text in args.sizes.split(","):
         sizes = tuple(int(s) for s in text.split("-"))
         fwd, fb = bd.synapse_count(sizes)
-        print(f"[{time.strftime('%H:%M:%S')}] {text}: {fwd + fb} synapses ...", flush=True)
-        setup, rows = run_size(sizes, peers, args.n_train, args.n_test)
+        n_train = args.n_train or max(60, int(1e7 / (fwd + fb)))
+        print(f"[{time.strftime('%H:%M:%S')}] {text}: {fwd + fb} synapses, {n_train} training "
+              "samples ...", flush=True)
+        setup, rows = run_size(sizes, peers, n_train, args.n_test)
         results.append((text, fwd + fb, rows))
         for peer, r in rows.items():
             print(f"  {peer:10s} run {r['run_s']:7.2f} s  {r['synapse_steps_per_s']:.3g} "

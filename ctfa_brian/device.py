@@ -1,4 +1,5 @@
-"""The one place that chooses Brian2's device: runtime (cython or numpy) or cpp_standalone.
+"""The one place that chooses Brian2's device: runtime (cython or numpy), cpp_standalone or
+its dense variant (`ctfa_brian.dense`, the default for networks).
 
 Standalone projects are built once and run many times: everything a sweep changes (label
 delay, time constants, data, sample order, initial weights) is a model variable or a TimedArray
@@ -31,8 +32,9 @@ DEVICES = ("runtime", "cython", "numpy", "cpp_standalone", "ctfa_dense_standalon
 #: The devices a network (a `Trainer`, a sweep cell) may run on.
 NETWORK_DEVICES = ("cpp_standalone", "ctfa_dense_standalone", "runtime", "cython", "numpy")
 #: The device of a network unless one is given (`Trainer`, ``ctfa train``, the sweeps): the
-#: project is compiled once and every further run only starts the binary.
-DEFAULT = "cpp_standalone"
+#: project is compiled once and every further run only starts the binary; the dense device
+#: (`ctfa_brian.dense`) computes what cpp_standalone computes, 3.5–3.8× faster on digits.
+DEFAULT = "ctfa_dense_standalone"
 #: The device of the single-synapse protocols unless one is given: their circuits are small
 #: and run once, so compiling would cost more than it saves.
 RUNTIME_DEFAULT = "numpy"

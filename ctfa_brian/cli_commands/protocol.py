@@ -15,8 +15,9 @@ from ctfa_brian.cli_commands.common import EXIT_OK, fail
 
 __all__ = ["main", "same_sweep"]
 
-#: Parameters that say how a sweep runs, not what it computes: they may change on resume.
-RUN_OPTIONS = ("workers", "scheduler", "retry_failed", "n_seeds")
+#: Parameters that say how a sweep runs, not what it computes: they may change on resume (a
+#: cell's name says which device computed it, the two standalone devices counting as one).
+RUN_OPTIONS = ("workers", "scheduler", "retry_failed", "n_seeds", "device")
 
 
 def same_sweep(config):
