@@ -1,4 +1,4 @@
-"""Spiking against rate: the cost of the same network and run length on cpp_standalone.
+"""Spiking against rate: the cost of the same network and run length on a standalone device.
 
 Digits, 64-49-10, ``kp``, T = 200 ms, τ_pot = 10 s, the same presentation (sample order,
 initial weights, evaluation blocks) for every peer, ``--epochs`` epochs:
@@ -65,14 +65,14 @@ def synapse_events(net, counts):
     return total
 
 
-def run_peer(name, dataset, epochs, root):
+def run_peer(name, dataset, epochs, root, device):
     changes, dt = PEERS[name]
     model = ModelParameters(hidden=(49,), rule="kp", **changes)
     schedule = Schedule(sample_time=200 * ms, dt=dt)
     groups = ["input", "layer1", "output"]
     recording = (Recording(spikes={g: "count" for g in groups})
                  if changes["variant"] == "spiking" else None)
-    trainer = Trainer(dataset, model, schedule, Training(epochs=epochs), device="cpp_standalone",
+    trainer = Trainer(dataset, model, schedule, Training(epochs=epochs), device=device,
                       directory=tempfile.mkdtemp(prefix=name.replace(" ", "_"), dir=root),
                       recording=recording)
     start = time.perf_counter()
@@ -104,6 +104,9 @@ def main(argv=None):
     parser.add_argument("--peers", default=",".join(PEERS),
                         help=f"comma-separated subset of: {', '.join(PEERS)}")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--device", default="ctfa_dense_standalone",
+                        choices=("ctfa_dense_standalone", "cpp_standalone"),
+                        help="standalone device of every peer (default: %(default)s)")
     args = parser.parse_args(argv)
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     for p in peers:
@@ -117,7 +120,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="ctfa_bench_spiking_") as root:
         for name in peers:
             print(f"[{time.strftime('%H:%M:%S')}] {name} ...", flush=True)
-            rows.append(run_peer(name, dataset, args.epochs, root))
+            rows.append(run_peer(name, dataset, args.epochs, root, args.device))
     print()
     print(f"{'peer':<16} {'dt':>6} {'sim s':>8} {'compile s':>10} {'run s':>7} "
           f"{'sim/wall':>9} {'work/s':>10}  {'what':<18} {'test acc':>8}")

@@ -210,7 +210,7 @@ def test_help_exits_0_and_shows_defaults(capsys):
     assert cli._show(1200 * second) == "20min" and cli._show(200 * ms) == "200ms"
     assert cli._show(-50 * ms) == "-50ms" and cli._show(2.5 * second) == "2.5s"
     for fragment in (*(f"default: {d}" for d in defaults), "default: digits",
-                     "default: cpp_standalone", f"default: {model.rule}",
+                     "default: ctfa_dense_standalone", f"default: {model.rule}",
                      "--n-train", "--record"):
         assert fragment in text
     # the preset options show every data set's value

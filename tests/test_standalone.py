@@ -1,5 +1,10 @@
 """cpp_standalone: subnormal flushing, compile once / run many, and agreement with runtime."""
 
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from brian2 import Network, NeuronGroup, ms, prefs, second
@@ -36,15 +41,19 @@ def test_standalone_flushes_subnormals(tmp_path):
     assert "-ffast-math" in prefs.codegen.cpp.extra_link_args
     flushed = _decayed_value(str(tmp_path / "flush"))
     assert np.all(flushed == 0.0)
-    # control: without the link flag the same code keeps subnormal numbers
-    devices.select("cpp_standalone", directory=str(tmp_path / "plain"))
-    prefs.codegen.cpp.extra_link_args = [a for a in prefs.codegen.cpp.extra_link_args
-                                         if a != "-ffast-math"]
-    try:
-        kept = _decayed_value(str(tmp_path / "plain"))
-    finally:
-        prefs.codegen.cpp.extra_link_args = list(prefs.codegen.cpp.extra_link_args) + [
-            "-ffast-math"]
+    # control: without the link flag the same code keeps subnormal numbers (built in a fresh
+    # interpreter, so that no preference another test of this worker set can leak in)
+    script = (f"import sys, numpy as np; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+              "from brian2 import prefs\nfrom ctfa_brian import device as devices\n"
+              "import test_standalone as t\n"
+              f"devices.select('cpp_standalone', directory={str(tmp_path / 'plain')!r})\n"
+              "prefs.codegen.cpp.extra_link_args = [a for a in "
+              "prefs.codegen.cpp.extra_link_args if a != '-ffast-math']\n"
+              f"print(repr(t._decayed_value({str(tmp_path / 'plain')!r}).tolist()))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    kept = np.array(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
     assert np.all((kept > 0) & (kept < np.finfo(float).tiny))
 
 
