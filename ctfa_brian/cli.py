@@ -240,6 +240,9 @@ def build_parser():
                      help="seed of weights, sample order and noise (default: %(default)s)")
     run.add_argument("--device", choices=DEVICES, default=DEFAULT,
                      help="Brian2 device (default: %(default)s)")
+    run.add_argument("--precision", choices=("float64", "float32"), default="float64",
+                     help="type of the state variables on a standalone device (default: "
+                          "%(default)s; float32: up to 1.45x faster on large networks)")
     run.add_argument("--record", action="store_true",
                      help=f"record the first {RECORD_FIRST} neurons (z, eps) of every layer "
                           f"and synapses of every W and V every {_show(RECORD_DT)} (spiking "

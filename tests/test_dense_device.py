@@ -68,3 +68,19 @@ def test_dense_device_equals_cpp_standalone_gated_two_layers(tmp_path):
 @pytest.mark.parametrize("hidden", [(8,), (8, 6, 5)])
 def test_dense_device_equals_cpp_standalone_every_rule(tmp_path, rule, hidden):
     _assert_same(*_both(tmp_path, hidden, rule))
+
+
+def test_float32_keeps_the_accuracy(tmp_path):
+    ds = load_dataset("circles").subset(300, 100)
+    model = ModelParameters(hidden=(24,), tau_pot_w=2 * second, tau_pot_v=2 * second)
+    runs = {}
+    for precision in ("float64", "float32"):
+        trainer = Trainer(ds, model, Schedule(sample_time=100 * ms), Training(epochs=3),
+                          directory=str(tmp_path / precision), precision=precision)
+        runs[precision] = trainer.run(seed=2)
+    assert runs["float32"].weights["W1"].dtype == np.float32
+    assert runs["float64"].weights["W1"].dtype == np.float64
+    assert abs(runs["float32"].test_accuracy - runs["float64"].test_accuracy) <= 0.02
+    np.testing.assert_allclose(runs["float32"].readout, runs["float64"].readout, atol=0.05)
+    with pytest.raises(ValueError, match="precision = 'float32' is not allowed on device"):
+        Trainer(ds, model, device="numpy", precision="float32")

@@ -182,9 +182,13 @@ def prepare(args):
                  else None)
     est = _estimate(sizes, dataset, model, schedule, training,
                     args.device.endswith("standalone"), recording)
+    if args.precision == "float32" and not args.device.endswith("standalone"):
+        raise ValueError(f"--precision float32 is not allowed with --device {args.device}; it "
+                         "needs a standalone device (ctfa_dense_standalone, cpp_standalone)")
     out = check_out(args.out, "--out", overwrite=getattr(args, "overwrite", False),
                     need_bytes=est.written)
     trainer = Trainer(dataset, model, schedule, training, device=args.device,
+                      precision=args.precision,
                       recording=recording, report=None if args.quiet else "text")
     return trainer, out, sources
 
