@@ -24,7 +24,8 @@ from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import all_devices
 
-__all__ = ["NAME", "DenseCodeObject", "DenseStandaloneDevice", "mark_dense"]
+__all__ = ["NAME", "DenseCodeObject", "DenseStandaloneDevice", "defines", "dense_code",
+           "mark_dense"]
 
 #: The device's name for `brian2.set_device` (and ``--device``).
 NAME = "ctfa_dense_standalone"

@@ -99,9 +99,11 @@ def run_networks(params, axis, values, per_dataset, out_dir, figure, **plot):
                      retry_failed=bool(params["retry_failed"]),
                      label_keys=["dataset", "hidden", axis], keep_traces=firsts.values())
     write_table(rows, out_dir / "table.csv")
+    labels = [label for label, cs in networks.items() for _ in cs]  # rows follow the cells
     summary = {label: [{axis: e[axis], "mean": e["mean"], "std": e["std"], "n_ok": e["n_ok"]}
-                       for e in aggregate(rows[k * len(cs):(k + 1) * len(cs)], [axis])]
-               for k, (label, cs) in enumerate(networks.items())}
+                       for e in aggregate([r for r, lab in zip(rows, labels) if lab == label],
+                                          [axis])]
+               for label in networks}
     files = {"figure": plot_sweep(out_dir / figure, summary, axis, **plot)}
     traces = _write_traces(out_dir, rows, firsts)
     if traces is not None:
