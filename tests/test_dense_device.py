@@ -54,10 +54,16 @@ def test_dense_device_equals_cpp_standalone_gated_two_layers(tmp_path):
     stock, dense = _both(tmp_path, (8, 6), "kp", tau_elig=20 * ms)
     _assert_same(stock, dense)
     project = tmp_path / "ctfa_dense_standalone"
-    source = next(project.glob("code_objects/W2_stateupdater_codeobject*.cpp")).read_text()
-    assert "dense: synapse k = i * n_post + j" in source
-    assert "_postsynaptic_idx = _j;" in source
-    assert "if (learn_post == 0.0)" in source  # frozen periods skip the loop
+    codes = project / "code_objects"
+    for syn, target, gate in (("W2", "a_post", "learn_post"), ("V1", "m_post", "learn_pre")):
+        # one pass per projection: the summed drive from the old weights, then their update
+        source = next(codes.glob(f"{syn}_summed_variable_{target}_codeobject*.cpp")).read_text()
+        assert "dense: synapse k = i * n_post + j" in source
+        assert "the summed drive and w's update in one pass" in source
+        assert f"_frozen = ({gate} == 0.0);" in source  # frozen periods only sum
+        update = next(codes.glob(f"{syn}_stateupdater_codeobject*.cpp")).read_text()
+        assert "runs in the summed variable's loop (fused)" in update
+        assert f"_ptr_array_{syn}_{syn[0].lower()}[_idx] =" not in update
     network = next(project.glob("**/network.cpp")).read_text()
     assert "steady_clock" in network
     assert "std::clock()" not in network.replace("not std::clock() every step", "")

@@ -24,7 +24,7 @@ from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import all_devices
 
-__all__ = ["NAME", "DenseCodeObject", "DenseStandaloneDevice", "defines", "dense_code",
+__all__ = ["NAME", "DenseCodeObject", "DenseStandaloneDevice", "defines", "dense_code", "fused",
            "mark_dense"]
 
 #: The device's name for `brian2.set_device` (and ``--device``).
@@ -49,16 +49,40 @@ def defines(code, name):
     return re.search(rf"\bconst double {re.escape(name)} = ", text) is not None
 
 
-def mark_dense(synapses, n_pre, n_post, gate=None):
+def mark_dense(synapses, n_pre, n_post, gate=None, fuse=False):
     """Mark ``synapses`` (connected all to all, synapse k = i · n_post + j, between two whole
     groups) for the dense loops; other devices ignore the mark.
 
     ``gate`` names the shared factor of the synapses' state update (``learn_post``: the
     plasticity gate g): while it is exactly 0 the update is the identity, and the dense device
-    skips the loop (the same numbers as computing it, for finite values).
+    skips it (the same numbers as computing it, for finite values).
+
+    ``fuse=True`` promises that nothing scheduled between the synapses' summed variable (at the
+    target's order − 1) and their state update (at their own order) writes a variable that the
+    update reads, and that the update reads no summed variable. The dense device then computes
+    the summed drive from w and w's update in one pass (the drive from the old w, as Brian
+    does) and leaves the state update's own slot empty; `fused` says when this applies.
     """
     object.__setattr__(synapses, "_ctfa_dense", (int(n_pre), int(n_post)))
     object.__setattr__(synapses, "_ctfa_gate", gate)
+    object.__setattr__(synapses, "_ctfa_fuse", bool(fuse))
+
+
+def fused(group, update_code):
+    """Whether the dense device fuses ``group``'s state update (abstract code
+    ``update_code``) into its summed variable's loop: marked with ``fuse=True``, one summed
+    variable, an explicit namespace (so both can be resolved alike), and an update that reads
+    neither the summed target nor anything when the update is empty."""
+    from brian2 import prefs
+    from brian2.utils.stringtools import get_identifiers
+
+    if not (getattr(group, "_ctfa_fuse", False) and getattr(group, "_ctfa_dense", None)
+            and len(getattr(group, "summed_updaters", {})) == 1 and group.namespace is not None
+            and update_code and update_code.strip()
+            and not prefs.devices.cpp_standalone.openmp_threads):
+        return False
+    (target,) = group.summed_updaters
+    return target not in get_identifiers(update_code)
 
 
 class DenseCodeObject(CPPStandaloneCodeObject):
@@ -88,15 +112,38 @@ class DenseStandaloneDevice(CPPStandaloneDevice):
         threads = prefs.devices.cpp_standalone.openmp_threads
         template_kwds["dense"] = dense if dense and not threads else None
         # the state update of W or V, not the other code that runs on the synapses' values
-        template_kwds["gate"] = (getattr(group, "_ctfa_gate", None)
-                                 if template_kwds["dense"] and template_name == "stateupdate"
-                                 and name.startswith(f"{group.name}_stateupdater")
-                                 else None)
+        state_update = (template_kwds["dense"] and template_name == "stateupdate"
+                        and name.startswith(f"{group.name}_stateupdater"))
+        if "fused" not in template_kwds:  # not the fused code object made below
+            template_kwds["gate"] = getattr(group, "_ctfa_gate", None) if state_update else None
+            template_kwds["fused"] = bool(state_update
+                                          and fused(group, abstract_code.get(None, "")))
+            update = getattr(group, "state_updater", None)  # None without an ODE (fixed V)
+            if (template_kwds["dense"] and template_name == "summed_variable"
+                    and getattr(group, "_ctfa_fuse", False) and update is not None):
+                update.update_abstract_code(run_namespace={})
+                if fused(group, update.abstract_code):
+                    return self._fused_summed(group, name, abstract_code[None], update,
+                                              template_kwds)
         return super().code_object(owner, name, abstract_code, variables, template_name,
                                    variable_indices, codeobj_class=codeobj_class,
                                    template_kwds=template_kwds,
                                    override_conditional_write=override_conditional_write,
                                    compiler_kwds=compiler_kwds)
+
+    def _fused_summed(self, group, name, drive, update, template_kwds):
+        """The summed variable's code object with the state update in its loop: two blocks,
+        ``drive`` (the sum alone, for steps while the gate is 0) and ``fused`` (the sum from
+        the old w, then w's update)."""
+        from brian2.codegen.codeobject import create_runner_codeobj
+
+        (summed,) = group.summed_updaters.values()
+        gate = getattr(group, "_ctfa_gate", None)
+        return create_runner_codeobj(
+            group, {"drive": drive, "fused": drive + "\n" + update.abstract_code},
+            "summed_variable", run_namespace={}, name=name,
+            needed_variables=summed.needed_variables,
+            template_kwds={**template_kwds, "fused": True, "gate": gate})
 
 
 all_devices[NAME] = DenseStandaloneDevice()

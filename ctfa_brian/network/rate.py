@@ -109,7 +109,9 @@ def _all_to_all(syn, n_pre, n_post, gate=None):
     i, j = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
     syn.connect(i=i.ravel(), j=j.ravel())  # synapse k = i * n_post + j: row-major matrices
     if not isinstance(syn.source, Subgroup) and not isinstance(syn.target, Subgroup):
-        mark_dense(syn, n_pre, n_post, gate)
+        # the schedule (equations.py) puts nothing between the summed drive (order 0) and the
+        # synapses' update (0.5) that the update reads: the dense device may fuse the two
+        mark_dense(syn, n_pre, n_post, gate, fuse=True)
 
 
 class CTFANetwork:

@@ -5,6 +5,9 @@
    an all-to-all projection whose synapse k is i * n_post + j (``dense`` = (n_pre, n_post)) #}
 
 {% block maincode %}
+    {% if fused %}
+    // ctfa_brian dense device: this update runs in the summed variable's loop (fused)
+    {% else %}
     //// MAIN CODE ////////////
     // scalar code
     const size_t _vectorisation_idx = -1;
@@ -44,4 +47,5 @@
             {{vector_code|autoindent}}
         }
     }
+    {% endif %}
 {% endblock %}
