@@ -30,7 +30,7 @@ from ctfa_brian import interrupts
 from ctfa_brian.io import parse_quantity
 from ctfa_brian.parameters import format_time
 
-__all__ = ["CELL_DEFAULTS", "CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "cell_id",
+__all__ = ["CELL_DEFAULTS", "CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "build_cell", "cell_id",
            "load_subset", "parse_hidden", "run_cell", "structure_key"]
 
 #: Every key of a cell, in table order.
@@ -198,6 +198,58 @@ def _release():
     gc.collect()
 
 
+def _shared_project(cell, key, project_root, training, recording):
+    """``(directory, built)``: the compiled project of ``cell``'s structure, shared by the
+    sweep's processes, and whether this call compiled it."""
+    from ctfa_brian import cuda
+    from ctfa_brian import device as devices
+    from ctfa_brian.training import Trainer
+
+    model, schedule, _ = _timing(cell)
+    # the same code whatever delay_origin and anneal_to: one compiled project; the keys
+    # added later name the projects of earlier sweeps unchanged at their defaults
+    code = {k: v for k, v in json.loads(key).items()
+            if k not in _TRAINER_ONLY and not (k in _LATER and v == _LATER[k])}
+    if cell["device"] == "cuda_standalone":  # compiled for one GPU
+        code["compute_capability"] = os.environ.get(cuda.ENV_COMPUTE_CAPABILITY, "detected")
+    digest = hashlib.sha1(json.dumps(code, sort_keys=True).encode()).hexdigest()[:16]
+    root = project_root or os.path.join(devices.cache_root(), "sweeps")
+    shared = os.path.join(root, digest)
+    os.makedirs(root, exist_ok=True)
+    with FileLock(shared + ".lock"):
+        if os.path.exists(os.path.join(shared, "ctfa_complete")):
+            return shared, False
+        Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
+                directory=shared, recording=recording).build()
+        open(os.path.join(shared, "ctfa_complete"), "w").close()
+        _release()  # the names again, for the copy the caller makes
+    return shared, True
+
+
+def build_cell(cell, project_root=None):
+    """Compile the standalone project of ``cell``'s structure into the sweep's cache (what
+    `run_cell` would build first) without running anything; return ``(directory, built)``.
+
+    For ``ctfa run ... --build-only``: prepare a sweep on a machine without its GPU.
+    """
+    from ctfa_brian.parameters import Training
+
+    cell = {**CELL_DEFAULTS, **cell}
+    training = Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"],
+                        anneal_to=float(cell.get("anneal_to", 1.0)))
+    return _shared_project(cell, structure_key(cell), project_root, training, _recording(cell))
+
+
+def _recording(cell):
+    if cell.get("record") != "traces":
+        return None
+    from brian2 import ms
+
+    from ctfa_brian.network import Recording
+
+    return Recording(TRACES["neurons"], TRACES["synapses"], dt=TRACES["dt_ms"] * ms)
+
+
 def _trainer(cell, project_root):
     """The trainer for ``cell``'s structure in this process (built once per structure)."""
     from ctfa_brian import device as devices
@@ -215,31 +267,12 @@ def _trainer(cell, project_root):
     model, schedule, _ = _timing(cell)
     training = Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"],
                         anneal_to=float(cell.get("anneal_to", 1.0)))
-    recording = None
-    if cell.get("record") == "traces":
-        from brian2 import ms
-
-        from ctfa_brian.network import Recording
-
-        recording = Recording(TRACES["neurons"], TRACES["synapses"], dt=TRACES["dt_ms"] * ms)
+    recording = _recording(cell)
     directory = None
     start = time.perf_counter()
     if devices.is_standalone(cell["device"]):
-        # the same code whatever delay_origin and anneal_to: one compiled project; the keys
-        # added later name the projects of earlier sweeps unchanged at their defaults
-        code = {k: v for k, v in json.loads(key).items()
-                if k not in _TRAINER_ONLY and not (k in _LATER and v == _LATER[k])}
-        digest = hashlib.sha1(json.dumps(code, sort_keys=True).encode()).hexdigest()[:16]
-        root = project_root or os.path.join(devices.cache_root(), "sweeps")
-        shared = os.path.join(root, digest)
-        os.makedirs(root, exist_ok=True)
-        with FileLock(shared + ".lock"):
-            if not os.path.exists(os.path.join(shared, "ctfa_complete")):
-                Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
-                        directory=shared, recording=recording).build()
-                open(os.path.join(shared, "ctfa_complete"), "w").close()
-                _release()  # the names again, for the copy below
-        directory = _private_copy(shared)
+        directory = _private_copy(_shared_project(cell, key, project_root, training,
+                                                  recording)[0])
     trainer = Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
                       directory=directory, recording=recording)
     if trainer.standalone:

@@ -240,6 +240,13 @@ def build_parser():
                      help="seed of weights, sample order and noise (default: %(default)s)")
     run.add_argument("--device", choices=DEVICES, default=DEFAULT,
                      help="Brian2 device (default: %(default)s)")
+    run.add_argument("--compute-capability", metavar="X.Y",
+                     help="--device cuda_standalone: the GPU's compute capability (e.g. 9.0); "
+                          "given, no GPU is looked for, so the project can be generated and "
+                          "compiled where there is none (see --build-only)")
+    run.add_argument("--build-only", action="store_true",
+                     help="generate and compile the standalone project, then stop (prepare on "
+                          "a login node; the same command without --build-only runs it)")
     run.add_argument("--precision", choices=("float64", "float32"), default="float64",
                      help="type of the state variables on a standalone device (default: "
                           "%(default)s; float32: up to 1.45x faster on large networks)")
@@ -285,6 +292,13 @@ def build_parser():
                                                       "cores; 1 runs in this process)")
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="run the cells on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    sweep.add_argument("--compute-capability", metavar="X.Y",
+                       help="with device = cuda_standalone: the GPU's compute capability "
+                            "(e.g. 9.0), so that no GPU is looked for while building")
+    sweep.add_argument("--build-only", action="store_true",
+                       help="compile every structure's standalone project into the cache, run "
+                            "no cell, write nothing to --out (prepare on a login node; the "
+                            "same command without --build-only runs the sweep)")
     sweep.add_argument("--retry-failed", action="store_true",
                        help="run cells that failed in an earlier attempt again")
     protocol.set_defaults(command_module="protocol")

@@ -1,5 +1,6 @@
-"""The one place that chooses Brian2's device: runtime (cython or numpy), cpp_standalone or
-its dense variant (`ctfa_brian.dense`, the default for networks).
+"""The one place that chooses Brian2's device: runtime (cython or numpy), cpp_standalone, its
+dense variant (`ctfa_brian.dense`, the default for networks) or brian2cuda's cuda_standalone
+(configured by `ctfa_brian.cuda`).
 
 Standalone projects are built once and run many times: everything a sweep changes (label
 delay, time constants, data, sample order, initial weights) is a model variable or a TimedArray
@@ -30,10 +31,11 @@ logger = get_logger(__name__)
 DEVICES = ("runtime", "cython", "numpy", "cpp_standalone", "ctfa_dense_standalone",
            "cuda_standalone")
 #: The devices a network (a `Trainer`, a sweep cell) may run on.
-NETWORK_DEVICES = ("cpp_standalone", "ctfa_dense_standalone", "runtime", "cython", "numpy")
+NETWORK_DEVICES = ("cpp_standalone", "ctfa_dense_standalone", "cuda_standalone", "runtime",
+                   "cython", "numpy")
 #: The device of a network unless one is given (`Trainer`, ``ctfa train``, the sweeps): the
 #: project is compiled once and every further run only starts the binary; the dense device
-#: (`ctfa_brian.dense`) computes what cpp_standalone computes, 3.5–3.8× faster on digits.
+#: (`ctfa_brian.dense`) computes what cpp_standalone computes, 3.7–3.8× faster on digits.
 DEFAULT = "ctfa_dense_standalone"
 #: The device of the single-synapse protocols unless one is given: their circuits are small
 #: and run once, so compiling would cost more than it saves.
@@ -84,7 +86,7 @@ def _run_command():
     return [setsid, "./main"] if setsid else "./main"
 
 
-def select(name=DEFAULT, directory=None, threads=0):
+def select(name=DEFAULT, directory=None, threads=0, compute_capability=None):
     """Activate Brian2 device ``name``; the only function in the package that calls set_device.
 
     Parameters
@@ -97,6 +99,10 @@ def select(name=DEFAULT, directory=None, threads=0):
         Project directory for standalone devices.
     threads : int
         OpenMP threads for cpp_standalone (0: single-threaded, no OpenMP).
+    compute_capability : float or str, optional
+        cuda_standalone: the GPU's compute capability (e.g. 9.0); given, nothing detects a
+        GPU, so a project can be built where there is none (`ctfa_brian.cuda.configure`;
+        default ``$CTFA_COMPUTE_CAPABILITY``).
     """
     if name not in DEVICES:
         raise ValueError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}")
@@ -106,16 +112,26 @@ def select(name=DEFAULT, directory=None, threads=0):
         return get_device()
     if name == "ctfa_dense_standalone":
         import ctfa_brian.dense  # noqa: F401  (registers the device)
+    from ctfa_brian import cuda
+
     if name == "cuda_standalone":
         try:
             import brian2cuda  # noqa: F401  (registers the device)
         except ImportError as err:
             raise ImportError(
-                "device 'cuda_standalone' needs brian2cuda: pip install 'ctfa_brian[cuda]'"
-            ) from err
-    link = list(prefs.codegen.cpp.extra_link_args)
-    if _FAST_MATH not in link:
-        prefs.codegen.cpp.extra_link_args = link + [_FAST_MATH]
+                "device 'cuda_standalone' needs brian2cuda (Python >= 3.12): pip install "
+                "'ctfa_brian[cuda]'") from err
+        cuda.configure(compute_capability)
+    else:
+        cuda.restore()
+    link = [flag for flag in prefs.codegen.cpp.extra_link_args if flag != _FAST_MATH]
+    # nvcc links cuda_standalone and refuses the flag (the GPU code flushes with
+    # -use_fast_math; its host loop is not where the time goes)
+    prefs.codegen.cpp.extra_link_args = link + ([] if name == "cuda_standalone"
+                                                 else [_FAST_MATH])
+    # Brian's default is an unbounded ``make -j``: every compiler at once, and with two sweep
+    # workers twice that, on a machine with a few cores
+    prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
     prefs.devices.cpp_standalone.openmp_threads = int(threads)
     prefs.devices.cpp_standalone.run_cmd_unix = _run_command()
     current = get_device()

@@ -3,7 +3,9 @@
 In standalone mode a ``run_regularly`` operation calls `nonfinite`, whose C++ implementation
 sets Brian's ``Network::_globally_stopped`` flag (the same flag Ctrl-C sets), so the binary
 stops at the end of the current step and still writes every monitor to disk. In runtime mode
-the same check is a `NetworkOperation` that calls ``Network.stop()``.
+the same check is a `NetworkOperation` that calls ``Network.stop()``. On cuda_standalone the
+check runs on the GPU, which cannot set the host's flag: the run goes to its end and the
+non-finite value, which stays non-finite, is reported from the final state.
 """
 
 import numpy as np
@@ -35,6 +37,12 @@ class BlowUpError(RuntimeError):
     """,
     headers=['"network.h"'],
 )
+@implementation("cuda", """
+__host__ __device__ inline double nonfinite(double x)
+{
+    return isfinite(x) ? 0.0 : 1.0;
+}
+""")
 @implementation("cython", """
 cdef double nonfinite(double x):
     return 0.0 if x == x and x - x == 0 else 1.0

@@ -28,8 +28,8 @@ from brian2 import seed as brian_seed
 from brian2.utils.filelock import FileLock
 from brian2.utils.logger import get_logger
 
+from ctfa_brian import cuda, interrupts
 from ctfa_brian import device as devices
-from ctfa_brian import interrupts
 from ctfa_brian.guard import BlowUpError, find_nonfinite
 from ctfa_brian.network import Recording, build_network
 from ctfa_brian.parameters import ModelParameters, Schedule, Training, check_seed
@@ -220,6 +220,8 @@ class Trainer:
                m.tau_elig is not None, m.eligibility,
                str(s.period), str(s.buffer_time), str(s.dt), presentation.n_periods,
                self.recording, self.device_name, self.threads, self.precision)
+        if self.device_name == "cuda_standalone":  # the code is compiled for one GPU
+            key += (os.environ.get(cuda.ENV_COMPUTE_CAPABILITY, "detected"),)
         if m.variant == "spiking":  # what changes the spiking code (not the swept constants)
             key += (m.variant, m.neuron, m.readout, m.error_spikes, str(s.readout_window_for(m)),
                     bool(np.min(presentation.x) < 0))

@@ -6,7 +6,7 @@ import sys
 from brian2 import ms, second
 
 __all__ = ["EXIT_BLOWN_UP", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE",
-           "OPTION_NAMES", "TIME_OPTIONS", "as_typed", "fail", "show"]
+           "OPTION_NAMES", "TIME_OPTIONS", "as_typed", "check_cuda_options", "fail", "show"]
 
 #: Exit statuses (an interrupted run exits with 128 + the signal: 130 SIGINT, 143 SIGTERM).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BLOWN_UP, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -44,6 +44,29 @@ def as_typed(message):
     """``message`` with the library's parameter names (``tau_pot_w = 0 s``) replaced by the
     options users type (``--tau-pot = 0 s``)."""
     return _NAMES.sub(lambda m: OPTION_NAMES[m.group(1)], str(message))
+
+
+def check_cuda_options(args, device=None):
+    """Check ``--compute-capability`` against the device (``args.device`` unless given) and
+    hand it to this process and its sweep workers (``$CTFA_COMPUTE_CAPABILITY``)."""
+    import os
+
+    from ctfa_brian import cuda
+
+    device = device or getattr(args, "device", None)
+    value = getattr(args, "compute_capability", None)
+    if device == "cuda_standalone":
+        try:
+            import brian2cuda  # noqa: F401
+        except ImportError:
+            raise ValueError("device cuda_standalone needs brian2cuda (Python >= 3.12): "
+                             "pip install 'ctfa_brian[cuda]'") from None
+    if value is None:
+        return
+    if device != "cuda_standalone":
+        raise ValueError(f"--compute-capability is an option of --device cuda_standalone, "
+                         f"not of {device}; leave it out")
+    os.environ[cuda.ENV_COMPUTE_CAPABILITY] = str(cuda.check_compute_capability(value))
 
 
 def fail(message, code=EXIT_USAGE):

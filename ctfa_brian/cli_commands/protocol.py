@@ -7,11 +7,12 @@ with status ``interrupted`` and exits with 130 (SIGINT) or 143 (SIGTERM).
 """
 
 import sys
+import time
 from pathlib import Path
 
 from brian2.units.fundamentalunits import DimensionMismatchError
 
-from ctfa_brian.cli_commands.common import EXIT_OK, fail
+from ctfa_brian.cli_commands.common import EXIT_OK, check_cuda_options, fail
 
 __all__ = ["main", "same_sweep"]
 
@@ -38,6 +39,33 @@ def same_sweep(config):
     return test
 
 
+def _build_only(config):
+    """``ctfa run FILE --build-only``: compile the projects of a grid sweep's structures."""
+    from ctfa_brian import device as devices
+    from ctfa_brian.cells import build_cell, structure_key
+    from ctfa_brian.protocols import get_protocol
+    from ctfa_brian.protocols._cells import cells_of
+
+    if not hasattr(get_protocol(config.name), "GRID"):
+        raise ValueError(f"--build-only is an option of the grid sweeps (delay_sweep, depth, "
+                         f"noise, baselines), not of {config.name}")
+    device = config.parameters["device"]
+    if not devices.is_standalone(device):
+        raise ValueError(f"--build-only needs a standalone device; device = {device!r} "
+                         "compiles nothing ahead")
+    firsts = {}
+    for cell in cells_of(dict(config.parameters), dict(config.grid)):
+        firsts.setdefault(structure_key(cell), cell)
+    start = time.perf_counter()
+    for cell in firsts.values():
+        directory, built = build_cell(cell)
+        print(f"{'built' if built else 'already built'}: {directory}")
+    print(f"{len(firsts)} project(s) for {config.name} on {device} in "
+          f"{time.perf_counter() - start:.1f} s; the same command without --build-only runs "
+          "the cells")
+    return EXIT_OK
+
+
 def main(args, argv):
     """Run ``ctfa run``; return the exit status."""
     from ctfa_brian import interrupts
@@ -52,6 +80,9 @@ def main(args, argv):
         overrides.append("retry_failed=1")
     try:
         config = load_protocol_file(args.file, overrides, args.grid)
+        check_cuda_options(args, config.parameters["device"])
+        if args.build_only:
+            return _build_only(config)
         resume = same_sweep(config)
         out = check_out(args.out, "--out", overwrite=args.overwrite, same_run=resume,
                         need_bytes=2**20)

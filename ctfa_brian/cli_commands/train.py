@@ -20,6 +20,7 @@ from ctfa_brian.cli_commands.common import (
     SPIKING_DT,
     TIME_OPTIONS,
     as_typed,
+    check_cuda_options,
     fail,
 )
 
@@ -171,12 +172,11 @@ def prepare(args):
     model, schedule, training, sources = _parameters(args)
     _check_delay(schedule)
     dataset = _dataset(args)
-    if args.device == "cuda_standalone":
-        try:
-            import brian2cuda  # noqa: F401
-        except ImportError:
-            raise ValueError("--device cuda_standalone needs brian2cuda: "
-                             "pip install 'ctfa_brian[cuda]'") from None
+    check_cuda_options(args)
+    if args.build_only and not args.device.endswith("standalone"):
+        raise ValueError(f"--build-only is not allowed with --device {args.device}; it needs "
+                         "a standalone device (ctfa_dense_standalone, cpp_standalone, "
+                         "cuda_standalone)")
     sizes = (dataset.n_features, *model.hidden, dataset.n_classes)
     recording = (_recording(sizes, model.rule, model.variant == "spiking") if args.record
                  else None)
@@ -243,6 +243,12 @@ def main(args, argv):
     manifest = io.make_manifest(trainer.model, trainer.schedule, trainer.training,
                                 trainer.dataset.name, trainer.device_name, extra=extra,
                                 argv=["ctfa", *argv])
+    if args.build_only:
+        trainer.build()
+        print(f"built {trainer.sizes} on {trainer.device_name} in {trainer.build_time:.1f} s: "
+              f"{trainer.directory}\n  the same command without --build-only runs it (the "
+              "project is found again by its structure; nothing recompiles)")
+        return EXIT_OK
     status, message, code = "ok", None, EXIT_OK
     try:
         result = trainer.run()
