@@ -264,14 +264,15 @@ def build_parser():
     train.set_defaults(command_module="train")
 
     protocol = commands.add_parser(
-        "run", help="run a protocol file (protocols/NAME.toml)",
+        "run", help="run a protocol: a shipped one by name (ctfa protocols) or a .toml file",
         description="Run the protocol described by a TOML file (protocol = \"NAME\" and a "
                     "[parameters] table; see docs/protocols/README.md) and write results.json, "
                     "manifest.json, table.csv, figures and traces to --out. Everything is "
                     "checked before anything is written.",
     )
-    protocol.add_argument("file", metavar="FILE", help="protocol file, e.g. "
-                                                       "protocols/overlap.toml")
+    protocol.add_argument("file", metavar="FILE", help="protocol file, e.g. my_overlap.toml, "
+                                                       "or a shipped protocol's name, e.g. "
+                                                       "overlap (ctfa protocols lists them)")
     protocol.add_argument("--out", required=True, metavar="DIR",
                           help="output directory (a sweep's own directory resumes it; one "
                                "holding other results is refused unless --overwrite)")
@@ -302,6 +303,15 @@ def build_parser():
     sweep.add_argument("--retry-failed", action="store_true",
                        help="run cells that failed in an earlier attempt again")
     protocol.set_defaults(command_module="protocol")
+
+    catalogue = commands.add_parser(
+        "protocols", help="list the protocol files installed with the package, or print one",
+        description="Without arguments: every shipped protocol file, one line each. With "
+                    "'show NAME': the file itself, to copy and edit (ctfa protocols show "
+                    "overlap > my_overlap.toml; ctfa run my_overlap.toml --out DIR).")
+    catalogue.add_argument("action", nargs="?", choices=["show"], help="show: print a file")
+    catalogue.add_argument("name", nargs="?", metavar="NAME", help="a shipped protocol")
+    catalogue.set_defaults(command_module="catalogue")
 
     analyze = commands.add_parser(
         "analyze", help="analyse the spikes of a saved Neo file (recordings.nix, spikes.nix)",

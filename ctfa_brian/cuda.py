@@ -72,14 +72,12 @@ def _cuda_path():
     return "/usr/local/cuda" if os.path.isdir("/usr/local/cuda") else None
 
 
-def _link_dir(lib):
+def _link_dir(lib, cache_dir):
     """A directory of the cache with ``libcurand.so`` → the wheel's versioned library."""
-    from ctfa_brian.device import cache_root
-
     (versioned,) = sorted(glob.glob(os.path.join(lib, "libcurand.so.*")))[-1:] or [None]
     if versioned is None or os.path.exists(os.path.join(lib, "libcurand.so")):
         return None
-    link_dir = os.path.join(cache_root(), "cuda", "curand")
+    link_dir = os.path.join(cache_dir, "cuda", "curand")
     os.makedirs(link_dir, exist_ok=True)
     link = os.path.join(link_dir, "libcurand.so")
     if os.path.realpath(link) != os.path.realpath(versioned):
@@ -94,11 +92,13 @@ def _add(pref_group, name, values):
     setattr(pref_group, name, current + [v for v in values if v not in current])
 
 
-def configure(compute_capability=None, gpu_id=None):
+def configure(cache_dir, compute_capability=None, gpu_id=None):
     """Set brian2cuda's and Brian's preferences for a cuda_standalone build (see the module).
 
-    ``compute_capability`` (e.g. 9.0; default ``$CTFA_COMPUTE_CAPABILITY``) turns GPU detection
-    off; without it brian2cuda detects the GPU and fails on a machine without one.
+    ``cache_dir`` is the package's cache (`ctfa_brian.device.cache_root`), which holds the
+    cuRAND link. ``compute_capability`` (e.g. 9.0; default ``$CTFA_COMPUTE_CAPABILITY``)
+    turns GPU detection off; without it brian2cuda detects the GPU and fails on a machine
+    without one.
     """
     import brian2cuda  # noqa: F401  (registers the device and its preferences)
 
@@ -131,7 +131,7 @@ def configure(compute_capability=None, gpu_id=None):
     if dirs is not None:
         include, lib = dirs
         _add(cpp, "include_dirs", [include])
-        _add(cpp, "library_dirs", [d for d in (_link_dir(lib), lib) if d])
+        _add(cpp, "library_dirs", [d for d in (_link_dir(lib, cache_dir), lib) if d])
         _add(cpp, "runtime_library_dirs", [lib])
 
 

@@ -121,7 +121,7 @@ def select(name=DEFAULT, directory=None, threads=0, compute_capability=None):
             raise ImportError(
                 "device 'cuda_standalone' needs brian2cuda (Python >= 3.12): pip install "
                 "'ctfa_brian[cuda]'") from err
-        cuda.configure(compute_capability)
+        cuda.configure(cache_root(), compute_capability)
     else:
         cuda.restore()
     link = [flag for flag in prefs.codegen.cpp.extra_link_args if flag != _FAST_MATH]

@@ -20,8 +20,32 @@ from ctfa_brian.protocols.spec import (
     _split_list,
 )
 
-__all__ = ["PROTOCOLS", "ProtocolConfig", "available_protocols", "configure", "get_protocol",
-           "load_protocol_file"]
+__all__ = ["PROTOCOLS", "SHIPPED", "ProtocolConfig", "available_protocols", "configure",
+           "get_protocol", "load_protocol_file", "protocol_path", "shipped_files"]
+
+#: The protocol files installed with the package (``ctfa protocols`` lists them); a checkout's
+#: ``protocols/`` is a link to this directory.
+SHIPPED = Path(__file__).resolve().parent / "files"
+
+
+def shipped_files():
+    """``{name: path}`` of the protocol files installed with the package, by file stem."""
+    return {p.stem: p for p in sorted(SHIPPED.glob("*.toml"))}
+
+
+def protocol_path(name_or_path):
+    """The file ``name_or_path`` names: an existing path, else a shipped protocol's name
+    (``overlap``, ``delay_sweep_circles``); a ValueError lists the shipped ones otherwise."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = shipped_files()
+    stem = path.stem if path.suffix == ".toml" and len(path.parts) == 1 else str(name_or_path)
+    if stem in shipped and len(path.parts) == 1:
+        return shipped[stem]
+    raise ValueError(f"protocol file {str(name_or_path)!r} not found; give a path to a .toml "
+                     f"file or the name of a shipped protocol: {', '.join(shipped)} "
+                     "(ctfa protocols lists them)")
 
 #: Every protocol, by the name a file gives (``protocol = "overlap"``), and its module.
 PROTOCOLS = {name: f"ctfa_brian.protocols.{name}" for name in (
@@ -265,16 +289,15 @@ def configure(name, parameters=None, overrides=(), source=None, grid=None, grid_
 
 
 def load_protocol_file(path, overrides=(), grid_overrides=()):
-    """`configure` the protocol of the TOML file ``path`` (``protocol = "NAME"``, a
+    """`configure` the protocol of the TOML file ``path`` (or of the shipped file that
+    `protocol_path` finds by name; ``protocol = "NAME"``, a
     ``[parameters]`` table, a ``[grid]`` for a sweep) with the command line's ``--set``
     (``overrides``) and ``--grid`` (``grid_overrides``); return the `ProtocolConfig`.
 
     Raises a ValueError where the file is missing or not valid TOML, lacks ``protocol``, has
     unknown top-level keys, or any parameter is invalid (see `configure`).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"protocol file {str(path)!r} not found")
+    path = protocol_path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
