@@ -296,6 +296,11 @@ def build_parser():
     sweep.add_argument("--compute-capability", metavar="X.Y",
                        help="with device = cuda_standalone: the GPU's compute capability "
                             "(e.g. 9.0), so that no GPU is looked for while building")
+    sweep.add_argument("--shard", metavar="I/N",
+                       help="run cells I, I+N, I+2N, ... only, into the same --out (one "
+                            "cluster job each, at the same time or not); 'slurm': I and N from "
+                            "$SLURM_ARRAY_TASK_ID/_COUNT. The last shard, or a run without "
+                            "--shard, writes the table")
     sweep.add_argument("--build-only", action="store_true",
                        help="compile every structure's standalone project into the cache, run "
                             "no cell, write nothing to --out (prepare on a login node; the "

@@ -29,6 +29,7 @@ import itertools
 import json
 import math
 import os
+import re
 import signal
 import socket
 from pathlib import Path
@@ -44,8 +45,8 @@ from ctfa_brian.io import atomic_path, parse_quantity, write_json
 from ctfa_brian.parameters import format_time
 from ctfa_brian.sweep_backends import dask_rows, inline_rows, local_rows
 
-__all__ = ["FINISHED", "aggregate", "check_scheduler", "check_workers", "expand_grid",
-           "load_finished", "run_sweep", "write_table"]
+__all__ = ["FINISHED", "ShardFinished", "aggregate", "check_scheduler", "check_workers",
+           "expand_grid", "load_finished", "parse_shard", "run_sweep", "write_table"]
 
 logger = get_logger(__name__)
 
@@ -157,6 +158,40 @@ def check_scheduler(address, timeout=5.0):
 # ----------------------------------------------------------------------------------------
 # Files
 # ----------------------------------------------------------------------------------------
+class ShardFinished(Exception):
+    """A shard (``shard = "I/N"``) ran its cells while others of the sweep are still to run:
+    nothing is assembled; the run without a shard (or the last shard) writes the table."""
+
+    def __init__(self, shard, ran, finished, total):
+        self.shard, self.ran, self.finished, self.total = shard, ran, finished, total
+        super().__init__(f"shard {shard[0]}/{shard[1]}: ran {ran} cells; {finished} of {total} "
+                         "cells of the sweep are finished; run the same command without "
+                         "--shard (or let the other shards finish) to assemble the table")
+
+
+def parse_shard(text, environ=None):
+    """``(I, N)`` of ``shard = "I/N"`` (1 ≤ I ≤ N), or from a SLURM array job's variables for
+    ``"slurm"``; None for ``""``. A ValueError names the value and what is allowed."""
+    text = str(text).strip()
+    if not text:
+        return None
+    env = os.environ if environ is None else environ
+    if text == "slurm":
+        try:
+            task, count = int(env["SLURM_ARRAY_TASK_ID"]), int(env["SLURM_ARRAY_TASK_COUNT"])
+            first = int(env.get("SLURM_ARRAY_TASK_MIN", 0 if task == 0 else 1))
+        except (KeyError, ValueError):
+            raise ValueError("shard = 'slurm' needs $SLURM_ARRAY_TASK_ID and "
+                             "$SLURM_ARRAY_TASK_COUNT (set in a SLURM array job, sbatch "
+                             "--array); outside one give shard = 'I/N'") from None
+        text = f"{task - first + 1}/{count}"
+    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise ValueError(f"shard = {text!r} is not allowed; give I/N with 1 <= I <= N (this "
+                         "run takes cells I, I+N, I+2N, ...), or 'slurm'")
+    return int(match[1]), int(match[2])
+
+
 def _cell_path(out_dir, cid):
     return Path(out_dir) / "cells" / f"{cid}.json"
 
@@ -226,7 +261,7 @@ def _describe(cell, keys):
 
 
 def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, progress=True,
-              project_root=None, task=None, label_keys=None, keep_traces=()):
+              project_root=None, task=None, label_keys=None, keep_traces=(), shard=""):
     """Run every cell of ``cells`` not already finished in ``out_dir``; return all rows.
 
     Parameters
@@ -253,11 +288,19 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
     keep_traces : collection of str
         Ids of cells (with ``record = "traces"``) whose traces are saved, as
         ``cells/<cell_id>.traces.nix``, named in their row under ``traces``.
+    shard : str
+        ``"I/N"`` (or ``"slurm"``, `parse_shard`): run only cells I, I+N, ... of the sweep's
+        distinct cells, into the same ``out_dir``; shards may run at once (one file per cell).
 
     Returns
     -------
     list of dict
         One row per cell, in the order of ``cells``.
+
+    Raises
+    ------
+    ShardFinished
+        With a shard, when other cells of the sweep are not finished yet.
     """
     task = task or run_cell
     if keep_traces:
@@ -271,6 +314,10 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
     unique = list({cid: c for cid, c in zip(ids, cells)}.values())
     done = load_finished(out, unique, retry_failed)
     todo = [c for c in unique if cell_id(c) not in done]
+    shard = parse_shard(shard)
+    if shard is not None:
+        mine = {cell_id(c) for k, c in enumerate(unique) if k % shard[1] == shard[0] - 1}
+        todo = [c for c in todo if cell_id(c) in mine]
     # Longest cells first (fewer idle workers at the end), one structure after another (each
     # compiled or copied once per worker).
     todo.sort(key=lambda c: (-float(parse_quantity(c["sample_time"])) * int(c["epochs"]),
@@ -311,6 +358,10 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
                             f"{len(done)} of {len(unique)} cells finished") from None
     if bar is not None:
         bar.close()
+    if shard is not None:
+        done = load_finished(out, unique, retry_failed=False)  # the other shards' cells too
+        if len(done) < len(unique):
+            raise ShardFinished(shard, len(todo), len(done), len(unique))
     return [done[cid] for cid in ids]
 
 

@@ -193,3 +193,34 @@ def test_grid_on_a_protocol_that_is_not_a_sweep_is_refused(tmp_path, capsys):
     assert main(["run", str(PROTOCOLS / "overlap.toml"), "--out", str(tmp_path / "x"),
                  "--grid", "delay_over_T=[0]"]) == 2
     assert "is not a sweep and takes no grid" in capsys.readouterr().err
+
+
+def test_shards_fill_one_directory_and_the_last_assembles_the_unsharded_table(
+        tmp_path, shared_cache, capsys, monkeypatch):
+    args = ["run", str(PROTOCOLS / "delay_sweep.toml"), "--set", "dataset=circles",
+            "--grid", "hidden=[\"24\"]", "--grid", "delay_over_T=[0, 0.5, 1.5]",
+            "--grid", "sample_time=[\"100 ms\"]", "--set", "epochs=10",
+            "--set", "tau_pot_over_T=40", "--set", "n_seeds=1", "--workers", "1"]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert main([*args, "--out", str(whole)]) == 0
+    assert main([*args, "--out", str(parts), "--shard", "1/2"]) == 0
+    assert "shard 1/2: ran 2 cells; 2 of 3 cells of the sweep are finished" in (
+        capsys.readouterr().out)
+    assert not (parts / "table.csv").exists() and (parts / "manifest.json").exists()
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "2")  # sbatch --array=1-2
+    monkeypatch.setenv("SLURM_ARRAY_TASK_MIN", "1")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "2")
+    assert main([*args, "--out", str(parts), "--shard", "slurm"]) == 0  # the last: assembles
+    key = ("delay_over_T", "seed", "test_accuracy", "cell_id")
+    assert ([[r[k] for k in key] for r in _rows(parts / "table.csv")]
+            == [[r[k] for k in key] for r in _rows(whole / "table.csv")])
+    assert main([*args, "--out", str(parts)]) == 0  # assembling again runs nothing
+    assert "cells 3 ok" in capsys.readouterr().out
+    for shard, message in (("3/2", "shard = '3/2' is not allowed"),
+                           ("0/2", "shard = '0/2' is not allowed")):
+        assert main([*args, "--out", str(tmp_path / "bad"), "--shard", shard]) == 2
+        assert message in capsys.readouterr().err
+    monkeypatch.delenv("SLURM_ARRAY_TASK_ID")
+    assert main([*args, "--out", str(tmp_path / "bad"), "--shard", "slurm"]) == 2
+    assert "needs $SLURM_ARRAY_TASK_ID" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

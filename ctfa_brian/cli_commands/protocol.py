@@ -13,12 +13,13 @@ from pathlib import Path
 from brian2.units.fundamentalunits import DimensionMismatchError
 
 from ctfa_brian.cli_commands.common import EXIT_OK, check_cuda_options, fail
+from ctfa_brian.sweep import ShardFinished, parse_shard
 
 __all__ = ["main", "same_sweep"]
 
 #: Parameters that say how a sweep runs, not what it computes: they may change on resume (a
 #: cell's name says which device computed it, the two standalone devices counting as one).
-RUN_OPTIONS = ("workers", "scheduler", "retry_failed", "n_seeds", "device")
+RUN_OPTIONS = ("workers", "scheduler", "retry_failed", "n_seeds", "device", "shard")
 
 
 def same_sweep(config):
@@ -73,7 +74,8 @@ def main(args, argv):
     from ctfa_brian.protocols import load_protocol_file, run_protocol
 
     overrides = list(args.overrides)
-    for option, key in ((args.workers, "workers"), (args.scheduler, "scheduler")):
+    for option, key in ((args.workers, "workers"), (args.scheduler, "scheduler"),
+                        (args.shard, "shard")):
         if option is not None:
             overrides.append(f"{key}={option}")
     if args.retry_failed:
@@ -81,6 +83,7 @@ def main(args, argv):
     try:
         config = load_protocol_file(args.file, overrides, args.grid)
         check_cuda_options(args, config.parameters["device"])
+        parse_shard(config.parameters.get("shard", ""))
         if args.build_only:
             return _build_only(config)
         resume = same_sweep(config)
@@ -89,12 +92,17 @@ def main(args, argv):
     except (ValueError, DimensionMismatchError, FileNotFoundError) as err:
         return fail(err)
     resuming = resume is not None and (out / "manifest.json").is_file() and not args.overwrite
+    # shards share the directory: none of them moves the others' files aside
+    sharded = bool(config.parameters.get("shard")) and not args.overwrite
     try:
-        if resuming:  # the cells are the results; table and summary are rewritten atomically
-            results = run_protocol(config, out, argv=["ctfa", *argv])
+        if resuming or sharded:  # the cells are the results; table and summary are rewritten
+            results = run_protocol(config, out, argv=["ctfa", *argv])  # atomically
         else:
             with replacing(out):
                 results = run_protocol(config, out, argv=["ctfa", *argv])
+    except ShardFinished as done:
+        print(f"protocol {config.name}: {done}")
+        return EXIT_OK
     except interrupts.Interrupted as err:
         return _interrupted(err, out, config, argv)
     except KeyboardInterrupt:

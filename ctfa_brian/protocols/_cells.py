@@ -77,6 +77,8 @@ SWEEP_OPTIONS = {
     "scheduler": Parameter("str", "", "Dask scheduler address (tcp://host:port); empty: run "
                            "on local cores"),
     "retry_failed": Parameter("int", 0, "1: run cells that failed before again", ge=0, le=1),
+    "shard": Parameter("str", "", "I/N: run cells I, I+N, ... only, into the same directory "
+                       "(a cluster job each); 'slurm': I and N from the array job; empty: all"),
 }
 
 #: Devices a sweep can run its cells on.
@@ -178,7 +180,8 @@ def run_grid(params, grid, out_dir):
     cells = cells_of(params, grid)
     rows = run_sweep(cells, out_dir, workers=params["workers"],
                      scheduler=params["scheduler"] or None,
-                     retry_failed=bool(params["retry_failed"]), label_keys=list(grid))
+                     retry_failed=bool(params["retry_failed"]), label_keys=list(grid),
+                     shard=params["shard"])
     write_table(rows, out_dir / "table.csv")
     return rows
 

@@ -50,6 +50,7 @@ from ctfa_brian.protocols.config import (
     load_protocol_file,
 )
 from ctfa_brian.protocols.spec import parameters_to_jsonable
+from ctfa_brian.sweep import parse_shard
 
 __all__ = ["format_parameters", "protocol_manifest", "run_protocol"]
 
@@ -120,6 +121,8 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"output directory {str(out)!r} exists and is not a directory")
+    if config.parameters.get("shard"):
+        parse_shard(config.parameters["shard"])  # before anything is written
     module = get_protocol(config.name)
     manifest = protocol_manifest(config, argv)
     previous_target = prefs.codegen.target
