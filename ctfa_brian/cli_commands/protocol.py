@@ -83,7 +83,9 @@ def main(args, argv):
     try:
         config = load_protocol_file(args.file, overrides, args.grid)
         check_cuda_options(args, config.parameters["device"])
-        parse_shard(config.parameters.get("shard", ""))
+        if parse_shard(config.parameters.get("shard", "")) and args.overwrite:
+            raise ValueError("--shard with --overwrite is not allowed: one shard would move "
+                             "the others' cells aside; empty --out once, then run the shards")
         if args.build_only:
             return _build_only(config)
         resume = same_sweep(config)
@@ -93,7 +95,7 @@ def main(args, argv):
         return fail(err)
     resuming = resume is not None and (out / "manifest.json").is_file() and not args.overwrite
     # shards share the directory: none of them moves the others' files aside
-    sharded = bool(config.parameters.get("shard")) and not args.overwrite
+    sharded = bool(config.parameters.get("shard"))
     try:
         if resuming or sharded:  # the cells are the results; table and summary are rewritten
             results = run_protocol(config, out, argv=["ctfa", *argv])  # atomically
