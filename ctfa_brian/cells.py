@@ -198,7 +198,7 @@ def _release():
     gc.collect()
 
 
-def _shared_project(cell, key, project_root, training, recording):
+def _shared_project(cell, key, project_root, recording):
     """``(directory, built)``: the compiled project of ``cell``'s structure, shared by the
     sweep's processes, and whether this call compiled it."""
     from ctfa_brian import cuda
@@ -206,6 +206,7 @@ def _shared_project(cell, key, project_root, training, recording):
     from ctfa_brian.training import Trainer
 
     model, schedule, _ = _timing(cell)
+    training = _training(cell)
     # the same code whatever delay_origin and anneal_to: one compiled project; the keys
     # added later name the projects of earlier sweeps unchanged at their defaults
     code = {k: v for k, v in json.loads(key).items()
@@ -232,12 +233,15 @@ def build_cell(cell, project_root=None):
 
     For ``ctfa run ... --build-only``: prepare a sweep on a machine without its GPU.
     """
+    cell = {**CELL_DEFAULTS, **cell}
+    return _shared_project(cell, structure_key(cell), project_root, _recording(cell))
+
+
+def _training(cell):
     from ctfa_brian.parameters import Training
 
-    cell = {**CELL_DEFAULTS, **cell}
-    training = Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"],
-                        anneal_to=float(cell.get("anneal_to", 1.0)))
-    return _shared_project(cell, structure_key(cell), project_root, training, _recording(cell))
+    return Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"],
+                    anneal_to=float(cell.get("anneal_to", 1.0)))
 
 
 def _recording(cell):
@@ -253,7 +257,6 @@ def _recording(cell):
 def _trainer(cell, project_root):
     """The trainer for ``cell``'s structure in this process (built once per structure)."""
     from ctfa_brian import device as devices
-    from ctfa_brian.parameters import Training
     from ctfa_brian.training import Trainer
 
     key = structure_key(cell)
@@ -265,14 +268,12 @@ def _trainer(cell, project_root):
     _CURRENT.update(key=None, trainer=None)
     _release()
     model, schedule, _ = _timing(cell)
-    training = Training(epochs=int(cell["epochs"]), evaluate=cell["evaluate"],
-                        anneal_to=float(cell.get("anneal_to", 1.0)))
+    training = _training(cell)
     recording = _recording(cell)
     directory = None
     start = time.perf_counter()
     if devices.is_standalone(cell["device"]):
-        directory = _private_copy(_shared_project(cell, key, project_root, training,
-                                                  recording)[0])
+        directory = _private_copy(_shared_project(cell, key, project_root, recording)[0])
     trainer = Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
                       directory=directory, recording=recording)
     if trainer.standalone:
