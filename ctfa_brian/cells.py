@@ -198,9 +198,10 @@ def _release():
     gc.collect()
 
 
-def _shared_project(cell, key, project_root, recording):
-    """``(directory, built)``: the compiled project of ``cell``'s structure, shared by the
-    sweep's processes, and whether this call compiled it."""
+def _shared_project(cell, key, project_root, recording, replicas=1, per_replica=()):
+    """``(directory, built)``: the compiled project of ``cell``'s structure (with
+    ``replicas`` copies of the network), shared by the sweep's processes, and whether this
+    call compiled it."""
     from ctfa_brian import cuda
     from ctfa_brian import device as devices
     from ctfa_brian.training import Trainer
@@ -213,6 +214,8 @@ def _shared_project(cell, key, project_root, recording):
             if k not in _TRAINER_ONLY and not (k in _LATER and v == _LATER[k])}
     if cell["device"] == "cuda_standalone":  # compiled for one GPU
         code["compute_capability"] = os.environ.get(cuda.ENV_COMPUTE_CAPABILITY, "detected")
+    if replicas > 1:
+        code.update(replicas=replicas, per_replica=sorted(per_replica))
     digest = hashlib.sha1(json.dumps(code, sort_keys=True).encode()).hexdigest()[:16]
     root = project_root or os.path.join(devices.cache_root(), "sweeps")
     shared = os.path.join(root, digest)
@@ -221,20 +224,23 @@ def _shared_project(cell, key, project_root, recording):
         if os.path.exists(os.path.join(shared, "ctfa_complete")):
             return shared, False
         Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
-                directory=shared, recording=recording).build()
+                directory=shared, recording=recording, replicas=replicas,
+                per_replica=per_replica).build()
         open(os.path.join(shared, "ctfa_complete"), "w").close()
         _release()  # the names again, for the copy the caller makes
     return shared, True
 
 
-def build_cell(cell, project_root=None):
+def build_cell(cell, project_root=None, replicas=1, per_replica=()):
     """Compile the standalone project of ``cell``'s structure into the sweep's cache (what
-    `run_cell` would build first) without running anything; return ``(directory, built)``.
+    `run_cell`, or `run_pack` with ``replicas``, would build first) without running
+    anything; return ``(directory, built)``.
 
     For ``ctfa run ... --build-only``: prepare a sweep on a machine without its GPU.
     """
     cell = {**CELL_DEFAULTS, **cell}
-    return _shared_project(cell, structure_key(cell), project_root, _recording(cell))
+    return _shared_project(cell, structure_key(cell), project_root, _recording(cell), replicas,
+                           per_replica)
 
 
 def _training(cell):
@@ -254,12 +260,12 @@ def _recording(cell):
     return Recording(TRACES["neurons"], TRACES["synapses"], dt=TRACES["dt_ms"] * ms)
 
 
-def _trainer(cell, project_root):
+def _trainer(cell, project_root, replicas=1, per_replica=()):
     """The trainer for ``cell``'s structure in this process (built once per structure)."""
     from ctfa_brian import device as devices
     from ctfa_brian.training import Trainer
 
-    key = structure_key(cell)
+    key = structure_key(cell) + (f" x{replicas} {sorted(per_replica)}" if replicas > 1 else "")
     if _CURRENT["key"] == key:
         return _CURRENT["trainer"], 0.0
     # Free the Brian objects of the previous structure first: objects still alive keep their
@@ -273,9 +279,11 @@ def _trainer(cell, project_root):
     directory = None
     start = time.perf_counter()
     if devices.is_standalone(cell["device"]):
-        directory = _private_copy(_shared_project(cell, key, project_root, recording)[0])
+        directory = _private_copy(_shared_project(cell, structure_key(cell), project_root,
+                                                  recording, replicas, per_replica)[0])
     trainer = Trainer(_dataset(cell), model, schedule, training, device=cell["device"],
-                      directory=directory, recording=recording)
+                      directory=directory, recording=recording, replicas=replicas,
+                      per_replica=per_replica)
     if trainer.standalone:
         trainer.build()  # code generation only: make finds the copied objects up to date
     _CURRENT.update(key=key, trainer=trainer)
@@ -318,25 +326,36 @@ def _run_continuous(cell, project_root, keep_traces):
 
     trainer, build = _trainer(cell, project_root)
     _, _, overrides = _timing(cell)
-    row = {"delay_ms": float(overrides["delay"]) * 1e3, "build_s": build}
     try:
         result = trainer.run(seed=int(cell["seed"]), **overrides)
+    except BlowUpError as err:
+        result = err
+    row = _result_row(cell, overrides, result, build)
+    if trainer.recording is not None and cell_id(cell) in keep_traces:
+        row["_neo"] = _traces(cell, trainer, getattr(result, "partial", result))
+    return row
+
+
+def _result_row(cell, overrides, result, build):
+    """The results of ``cell``: its `TrainingResult`, or the `BlowUpError` of its run."""
+    from ctfa_brian.guard import BlowUpError
+
+    row = {"delay_ms": float(overrides["delay"]) * 1e3, "build_s": build}
+    if isinstance(result, BlowUpError):
+        # learning was unstable: no final accuracy (the curve and traces up to then are kept)
+        err, result = result, result.partial
+        row.update(status="blown up", error=f"{err.variable} became NaN or infinite at "
+                                            f"t = {format_time(err.time)}",
+                   test_accuracy=np.nan, train_accuracy=np.nan, test_balanced_accuracy=np.nan)
+    else:
         row.update(status="ok", error="", test_accuracy=result.test_accuracy,
                    train_accuracy=result.train_accuracy,
                    online_train_accuracy=_last_online(result.online_train_accuracy),
                    test_balanced_accuracy=result.test_balanced_accuracy,
                    saturated=max(result.saturated.values(), default=0.0))
-    except BlowUpError as err:
-        # learning was unstable: no final accuracy (the curve and traces up to then are kept)
-        result = err.partial
-        row.update(status="blown up", error=f"{err.variable} became NaN or infinite at "
-                                            f"t = {format_time(err.time)}",
-                   test_accuracy=np.nan, train_accuracy=np.nan, test_balanced_accuracy=np.nan)
     row.update(run_s=result.timings.get("run", np.nan),
                learning_curve=[c["test_accuracy"] for c in result.learning_curve],
                **_angles(result.weights, len(parse_hidden(cell["hidden"]))))
-    if trainer.recording is not None and cell_id(cell) in keep_traces:
-        row["_neo"] = _traces(cell, trainer, result)
     return row
 
 
@@ -410,3 +429,4 @@ def run_cell(cell, project_root=None, keep_traces=()):
     row["wall_s"] = time.perf_counter() - start
     row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     return row
+

@@ -301,6 +301,10 @@ def build_parser():
                             "cluster job each, at the same time or not); 'slurm': I and N from "
                             "$SLURM_ARRAY_TASK_ID/_COUNT. The last shard, or a run without "
                             "--shard, writes the table")
+    sweep.add_argument("--replicas", metavar="K",
+                       help="cells of one structure per simulation: K copies of the network in "
+                            "one run of the binary, each cell's results its own (standalone "
+                            "devices); 'auto': as many as fill the device; default 1")
     sweep.add_argument("--build-only", action="store_true",
                        help="compile every structure's standalone project into the cache, run "
                             "no cell, write nothing to --out (prepare on a login node; the "

@@ -54,12 +54,19 @@ def nonfinite(x):
 
 
 def find_nonfinite(groups_and_vars):
-    """Return ``(group_name, variable)`` of the first non-finite state, or ``None``."""
+    """Return ``(group_name, variable)`` of the first non-finite state, or ``None``.
+
+    ``groups_and_vars``: ``[(group, variable names)]``, or ``[(name, {variable: values})]``
+    (one replica's values, `ctfa_brian.network.rate.CTFANetwork.guarded_of`).
+    """
     for group, variables in groups_and_vars:
         for var in variables:
-            values = np.asarray(getattr(group, var)[:])
+            if isinstance(variables, dict):
+                values = np.asarray(variables[var])
+            else:
+                values = np.asarray(getattr(group, var)[:])
             if not np.all(np.isfinite(values)):
-                return group.name, var
+                return (group if isinstance(group, str) else group.name), var
     return None
 
 

@@ -29,7 +29,6 @@ import itertools
 import json
 import math
 import os
-import re
 import signal
 import socket
 from pathlib import Path
@@ -43,6 +42,7 @@ from ctfa_brian import interrupts
 from ctfa_brian.cells import CELL_DEFAULTS, CELL_KEYS, TIME_KEYS, cell_id, run_cell, structure_key
 from ctfa_brian.io import atomic_path, parse_quantity, write_json
 from ctfa_brian.parameters import format_time
+from ctfa_brian.shards import ShardFinished, parse_shard
 from ctfa_brian.sweep_backends import dask_rows, inline_rows, local_rows
 
 __all__ = ["FINISHED", "ShardFinished", "aggregate", "check_scheduler", "check_workers",
@@ -158,40 +158,6 @@ def check_scheduler(address, timeout=5.0):
 # ----------------------------------------------------------------------------------------
 # Files
 # ----------------------------------------------------------------------------------------
-class ShardFinished(Exception):
-    """A shard (``shard = "I/N"``) ran its cells while others of the sweep are still to run:
-    nothing is assembled; the run without a shard (or the last shard) writes the table."""
-
-    def __init__(self, shard, ran, finished, total):
-        self.shard, self.ran, self.finished, self.total = shard, ran, finished, total
-        super().__init__(f"shard {shard[0]}/{shard[1]}: ran {ran} cells; {finished} of {total} "
-                         "cells of the sweep are finished; run the same command without "
-                         "--shard (or let the other shards finish) to assemble the table")
-
-
-def parse_shard(text, environ=None):
-    """``(I, N)`` of ``shard = "I/N"`` (1 ≤ I ≤ N), or from a SLURM array job's variables for
-    ``"slurm"``; None for ``""``. A ValueError names the value and what is allowed."""
-    text = str(text).strip()
-    if not text:
-        return None
-    env = os.environ if environ is None else environ
-    if text == "slurm":
-        try:
-            task, count = int(env["SLURM_ARRAY_TASK_ID"]), int(env["SLURM_ARRAY_TASK_COUNT"])
-            first = int(env.get("SLURM_ARRAY_TASK_MIN", 0 if task == 0 else 1))
-        except (KeyError, ValueError):
-            raise ValueError("shard = 'slurm' needs $SLURM_ARRAY_TASK_ID and "
-                             "$SLURM_ARRAY_TASK_COUNT (set in a SLURM array job, sbatch "
-                             "--array); outside one give shard = 'I/N'") from None
-        text = f"{task - first + 1}/{count}"
-    match = re.fullmatch(r"(\d+)/(\d+)", text)
-    if not match or not 1 <= int(match[1]) <= int(match[2]):
-        raise ValueError(f"shard = {text!r} is not allowed; give I/N with 1 <= I <= N (this "
-                         "run takes cells I, I+N, I+2N, ...), or 'slurm'")
-    return int(match[1]), int(match[2])
-
-
 def _cell_path(out_dir, cid):
     return Path(out_dir) / "cells" / f"{cid}.json"
 
@@ -261,7 +227,8 @@ def _describe(cell, keys):
 
 
 def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, progress=True,
-              project_root=None, task=None, label_keys=None, keep_traces=(), shard=""):
+              project_root=None, task=None, label_keys=None, keep_traces=(), shard="",
+              replicas=1):
     """Run every cell of ``cells`` not already finished in ``out_dir``; return all rows.
 
     Parameters
@@ -291,6 +258,10 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
     shard : str
         ``"I/N"`` (or ``"slurm"``, `parse_shard`): run only cells I, I+N, ... of the sweep's
         distinct cells, into the same ``out_dir``; shards may run at once (one file per cell).
+    replicas : int or "auto"
+        Cells of one structure per simulation (`ctfa_brian.packs`): K copies of the network
+        in one run of the binary, each cell's results its own; ``"auto"`` fills the device
+        (`ctfa_brian.packs.default_replicas`). 1 (the default): one simulation per cell.
 
     Returns
     -------
@@ -302,7 +273,13 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
     ShardFinished
         With a shard, when other cells of the sweep are not finished yet.
     """
-    task = task or run_cell
+    from ctfa_brian.packs import check_replicas_option, plan_packs, run_pack
+
+    replicas = check_replicas_option(replicas)
+    if replicas != 1 and task is not None:
+        raise ValueError(f"replicas = {replicas!r} runs cells with ctfa_brian.packs.run_pack; "
+                         "a sweep with its own task takes replicas = 1")
+    task = task or (run_cell if replicas == 1 else run_pack)
     if keep_traces:
         task = functools.partial(task, keep_traces=frozenset(keep_traces))
     workers = check_workers(workers)
@@ -326,12 +303,13 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
         label_keys = [k for k in CELL_KEYS if len({str(c[k]) for c in cells}) > 1]
     if done:
         logger.info(f"resuming: {len(done)} of {len(unique)} cells already finished in {out}")
+    items = todo if replicas == 1 else plan_packs(todo, replicas, workers)
     if scheduler:
-        rows = dask_rows(todo, task, project_root, scheduler)
-    elif workers == 1 or len(todo) <= 1:
-        rows = inline_rows(todo, task, project_root)
+        rows = dask_rows(items, task, project_root, scheduler)
+    elif workers == 1 or len(items) <= 1:
+        rows = inline_rows(items, task, project_root)
     else:
-        rows = local_rows(todo, task, project_root, workers)
+        rows = local_rows(items, task, project_root, workers)
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
@@ -340,15 +318,16 @@ def run_sweep(cells, out_dir, workers=None, scheduler=None, retry_failed=False, 
                    dynamic_ncols=True)
     best = worst = None
     try:
-        for row in rows:
-            _save(out, row)
-            done[row["cell_id"]] = row
-            best, worst = _extremes(row, label_keys, best, worst)
-            if bar is not None:
-                if best is not None:
-                    bar.set_postfix_str(f"best {best[0]:.3f} ({best[1]}) | worst {worst[0]:.3f} "
-                                        f"({worst[1]})", refresh=False)
-                bar.update(1)
+        for item in rows:
+            for row in item if isinstance(item, list) else [item]:
+                _save(out, row)
+                done[row["cell_id"]] = row
+                best, worst = _extremes(row, label_keys, best, worst)
+                if bar is not None:
+                    if best is not None:
+                        bar.set_postfix_str(f"best {best[0]:.3f} ({best[1]}) | worst "
+                                            f"{worst[0]:.3f} ({worst[1]})", refresh=False)
+                    bar.update(1)
     except KeyboardInterrupt as err:  # the cells in flight are not saved: a resume runs them
         if bar is not None:
             bar.close()

@@ -1,6 +1,8 @@
 """Where a sweep's cells run: in this process, on local worker processes, on a Dask cluster.
 
-Each backend is a generator of finished rows. Interrupts (`ctfa_brian.interrupts`):
+Each backend is a generator of finished rows: one per task, or a list of rows for a task that
+is a pack of cells (`ctfa_brian.packs.Pack`, run by `ctfa_brian.packs.run_pack`). Interrupts
+(`ctfa_brian.interrupts`):
 
 - a cell that is interrupted is never yielded, so it is not saved and a resume recomputes it;
 - on SIGINT/SIGTERM the driver sends SIGINT to every local worker (each stops its simulation
@@ -34,7 +36,10 @@ _STOP_WAIT = 30.0
 
 
 def crash_row(cell, message):
-    """The row of a cell whose worker failed (an exception, a dead process)."""
+    """The row of a cell whose worker failed (an exception, a dead process); the list of rows
+    of a pack."""
+    if isinstance(cell, list):
+        return [crash_row(c, message) for c in cell]
     return {"cell_id": cell_id(cell), **cell, "status": "failed", "error": message,
             "test_accuracy": np.nan, "train_accuracy": np.nan, "wall_s": np.nan}
 
@@ -103,8 +108,10 @@ def _interrupt_pool(pool, futures, signum):
             row = future.result()
         except BaseException:  # noqa: BLE001  (interrupted or failed while stopping)
             continue
-        if row.get("status") in ("ok", "blown up"):
-            yield row
+        finished = [r for r in (row if isinstance(row, list) else [row])
+                    if r.get("status") in ("ok", "blown up")]
+        if finished:
+            yield finished
     pool.shutdown(wait=False, cancel_futures=True)
     raise interrupts.Interrupted(signum)
 
@@ -164,12 +171,23 @@ def local_rows(todo, task, project_root, workers):
                         "one at a time", once=False)
             for cell in in_flight:
                 pending.remove(cell)
-            suspects.extend(in_flight)
+            for item in in_flight:  # a pack's cells one by one, in the pack's project
+                suspects.extend(_split(item))
         except KeyboardInterrupt as err:
             signum = getattr(err, "signum", None) or interrupts.received() or signal.SIGINT
             yield from _interrupt_pool(pool, list(futures), signum)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _split(item):
+    if isinstance(item, list) and len(item) > 1:
+        return [type(item)([cell], item.replicas, item.per_replica) for cell in item]
+    return [item]
+
+
+def _key(item):
+    return cell_id(item[0] if isinstance(item, list) else item)
 
 
 def dask_rows(todo, task, project_root, scheduler):
@@ -189,7 +207,7 @@ def dask_rows(todo, task, project_root, scheduler):
     futures = {}
     try:
         futures = {client.submit(task, cell, project_root, pure=False,
-                                 key=f"ctfa-cell-{cell_id(cell)}-{time.time_ns()}"): cell
+                                 key=f"ctfa-cell-{_key(cell)}-{time.time_ns()}"): cell
                    for cell in todo}
         for future in as_completed(futures):
             cell = futures[future]

@@ -17,136 +17,27 @@ Example
 
 import os
 import shutil
-import signal
 import time
 import uuid
-from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import get_device, prefs, second
+from brian2 import get_device, prefs
 from brian2 import seed as brian_seed
 from brian2.utils.filelock import FileLock
 from brian2.utils.logger import get_logger
 
 from ctfa_brian import cuda, interrupts
 from ctfa_brian import device as devices
-from ctfa_brian.guard import BlowUpError, find_nonfinite
+from ctfa_brian.guard import BlowUpError
 from ctfa_brian.network import Recording, build_network
+from ctfa_brian.network.replicas import check_replicas
 from ctfa_brian.parameters import ModelParameters, Schedule, Training, check_seed
+from ctfa_brian.results import TrainingResult, collect
 from ctfa_brian.stimulus import make_presentation
 
 __all__ = ["Trainer", "TrainingResult", "train"]
 
 logger = get_logger(__name__)
-
-
-@dataclass
-class TrainingResult:
-    """What one run produced.
-
-    Attributes
-    ----------
-    test_accuracy, train_accuracy : float
-        Frozen evaluation after the last epoch (NaN if the run stopped before it).
-    learning_curve : list of dict
-        ``{"epoch": float, "test_accuracy": float}`` for every test evaluation, the first one
-        before any training.
-    online_train_accuracy : list of dict
-        ``{"epoch": float, "accuracy": float}``: fraction of training samples classified
-        correctly at the end of their own presentation, while learning (optimistic: see docs).
-    weights : dict of ndarray
-        Final W (``W1``…), V (``V1``…) and biases (``b_layer1``…, ``b_output``).
-    recordings : dict
-        ``{group: {"t": Quantity, var: ndarray (n_indices, n_times), "indices": ndarray}}``.
-    readout : ndarray
-        Output rates at the end of every period, shape (n_periods, n_classes).
-    test_confusion : ndarray or None
-        Confusion matrix of the final frozen test evaluation, ``[true, predicted]`` counts.
-    spikes : dict
-        Spiking variant, groups in ``Recording.spikes``: ``{group: {"indices": ndarray,
-        event: {"i": ndarray, "t": Quantity}}}`` for the events ``spike``, ``err_pos``,
-        ``err_neg`` (and ``neg`` of a signed input).
-    timings : dict
-        Wall-clock seconds: ``build`` (code generation and compilation), ``run``.
-    duration : Quantity or None
-        Simulated time of the whole presentation.
-    saturated : dict
-        ``{name: fraction}`` of the W, V and biases that ended at the bound ±w_max (only the
-        names with any): held there by a runaway of the learning loop or by a bound tighter
-        than the weights need, see `ModelParameters.w_max`.
-    overrides : dict
-        What this run changed relative to the built network (seed, delay, ...).
-    """
-
-    test_accuracy: float
-    train_accuracy: float
-    learning_curve: list
-    online_train_accuracy: list
-    weights: dict
-    recordings: dict = field(default_factory=dict)
-    readout: np.ndarray = None
-    test_confusion: np.ndarray = None
-    spikes: dict = field(default_factory=dict)
-    timings: dict = field(default_factory=dict)
-    overrides: dict = field(default_factory=dict)
-    duration: object = None
-    saturated: dict = field(default_factory=dict)
-
-    @property
-    def test_balanced_accuracy(self):
-        """Mean recall over classes of the final test evaluation (chance: 1 / n_classes,
-        whatever the class balance); NaN if the run stopped before it."""
-        if self.test_confusion is None:
-            return float("nan")
-        counts = self.test_confusion.sum(axis=1)
-        seen = counts > 0
-        return float(np.mean(np.diag(self.test_confusion)[seen] / counts[seen]))
-
-    def summary(self):
-        """The scalar results and the curves as plain JSON-able data."""
-        return {
-            "test_accuracy": self.test_accuracy,
-            "test_balanced_accuracy": self.test_balanced_accuracy,
-            "train_accuracy": self.train_accuracy,
-            "learning_curve": self.learning_curve,
-            "online_train_accuracy": self.online_train_accuracy,
-            "saturated": self.saturated,
-            "timings_s": self.timings,
-        }
-
-
-def _saturated(weights, w_max):
-    """``{name: fraction}`` of the entries of ``weights`` at ±w_max (names with any)."""
-    out = {}
-    for name, values in weights.items():
-        values = np.abs(np.asarray(values))
-        fraction = float(np.mean(values >= w_max * (1 - 1e-9))) if values.size else 0.0
-        if fraction > 0:
-            out[name] = round(fraction, 4)
-    return out
-
-
-def _accuracies(presentation, readout, n_valid):
-    """Test, train accuracy, learning curve, online accuracy and the final test confusion
-    matrix of the blocks that finished within the first ``n_valid`` periods."""
-    curve, online, final_test, final_train = [], [], np.nan, np.nan
-    confusion = None
-    for block in presentation.blocks:
-        if block.stop > n_valid:
-            break
-        pred = np.argmax(readout[block.start:block.stop], axis=1)
-        acc = float(np.mean(pred == presentation.labels[block.start:block.stop]))
-        if block.kind == "train":
-            online.append({"epoch": block.epoch, "accuracy": acc})
-        elif block.split == "test":
-            curve.append({"epoch": block.epoch, "test_accuracy": acc})
-            final_test = acc
-            n_classes = readout.shape[1]
-            confusion = np.zeros((n_classes, n_classes), dtype=int)
-            np.add.at(confusion, (presentation.labels[block.start:block.stop], pred), 1)
-        else:
-            final_train = acc
-    return final_test, final_train, curve, online, confusion
 
 
 class Trainer:
@@ -176,10 +67,18 @@ class Trainer:
         ``core.default_float_dtype`` while the objects are built; standalone devices only). On
         784-1024-10 float32 ran 1.45× faster with readouts within 2·10⁻⁴ of float64; on digits
         1.07× faster with the same accuracy (docs/devices.md).
+    replicas : int
+        K copies of the network in one simulation (standalone devices): `run_replicas` trains
+        K seeds or parameter sets at once, each as a separate `run` would (to round-off).
+    per_replica : sequence of str
+        With replicas, the overrides that may differ between the runs of one simulation
+        (``delay``, ``tau_pot_w``, ...; the seed always may); keep it to what varies: a
+        per-replica time constant of the synapses costs a division per synapse and step.
     """
 
     def __init__(self, dataset, model=None, schedule=None, training=None, device=None,
-                 directory=None, recording=None, report=None, threads=0, precision="float64"):
+                 directory=None, recording=None, report=None, threads=0, precision="float64",
+                 replicas=1, per_replica=()):
         self.dataset = dataset
         self.model = model or ModelParameters()
         self.schedule = schedule or Schedule()
@@ -199,6 +98,15 @@ class Trainer:
             raise ValueError(f"precision = 'float32' is not allowed on device {device!r}; it "
                              "needs a standalone device (ctfa_dense_standalone, cpp_standalone)")
         self.precision = precision
+        self.replicas = check_replicas(replicas)
+        self.per_replica = tuple(sorted(per_replica)) if self.replicas > 1 else ()
+        if self.replicas > 1 and not self.standalone:
+            raise ValueError(f"replicas = {self.replicas} is not allowed on device {device!r}; "
+                             "it needs a standalone device (ctfa_dense_standalone, "
+                             "cpp_standalone, cuda_standalone)")
+        if self.replicas > 1 and self.recording != Recording(dt=self.recording.dt):
+            raise ValueError(f"replicas = {self.replicas} is not allowed with a recording; "
+                             "record traces in a separate run (replicas = 1)")
         self.directory = directory
         self._net = None
         self._built = False
@@ -220,6 +128,8 @@ class Trainer:
                m.tau_elig is not None, m.eligibility,
                str(s.period), str(s.buffer_time), str(s.dt), presentation.n_periods,
                self.recording, self.device_name, self.threads, self.precision)
+        if self.replicas > 1:
+            key += (("replicas", self.replicas, self.per_replica),)
         if self.device_name == "cuda_standalone":  # the code is compiled for one GPU
             key += (os.environ.get(cuda.ENV_COMPUTE_CAPABILITY, "detected"),)
         if m.variant == "spiking":  # what changes the spiking code (not the swept constants)
@@ -243,7 +153,8 @@ class Trainer:
         try:
             self._net = build_network(self.sizes, self.model, self.schedule, presentation,
                                       seed=self.training.seed, recording=self.recording,
-                                      guard="standalone" if self.standalone else "runtime")
+                                      guard="standalone" if self.standalone else "runtime",
+                                      replicas=self.replicas, per_replica=self.per_replica)
             self._presentation_cache = (self.training.seed, presentation)
             if self.standalone:
                 self._net.run(report=self.report)
@@ -281,15 +192,67 @@ class Trainer:
         self._check_overrides(overrides)
         if not self.standalone:
             return self._run_runtime(seed, overrides)
-        self.build()
+        if self.replicas > 1:
+            raise ValueError(f"this trainer runs {self.replicas} replicas at once; use "
+                             "run_replicas([(seed, overrides), ...])")
+        return self._run_standalone([(seed, overrides)])[0]
+
+    def run_replicas(self, runs):
+        """Train and evaluate up to ``replicas`` runs in one simulation.
+
+        Parameters
+        ----------
+        runs : list of (int, dict)
+            ``(seed, overrides)`` per run, the arguments of `run`; fewer runs than replicas
+            leave the spare replicas repeating the first run (their results are dropped).
+
+        Returns
+        -------
+        list of TrainingResult or BlowUpError
+            One per run, in order: a replica that blew up is its `BlowUpError` (with
+            ``partial``); the others are unaffected.
+        """
+        if not 1 <= len(runs) <= self.replicas:
+            raise ValueError(f"give 1 to {self.replicas} runs (the trainer's replicas); got "
+                             f"{len(runs)}")
+        checked = []
+        for seed, overrides in runs:
+            self._check_overrides(overrides)
+            checked.append((self.training.seed if seed is None else check_seed(seed),
+                            dict(overrides)))
+        for key in sorted({k for _, o in checked for k in o} - set(self.per_replica)):
+            values = [o.get(key) for _, o in checked]
+            if self.replicas > 1 and any(str(v) != str(values[0]) for v in values):
+                raise ValueError(f"{key} differs between the replicas ({values}) but is "
+                                 "shared in this trainer's network; build it with per_replica "
+                                 f"including {key!r}")
+        if not self.standalone:  # replicas = 1 only (checked in __init__)
+            return [self._catch(self._run_runtime, *checked[0])]
+        return self._run_standalone(checked, catch=True)
+
+    @staticmethod
+    def _catch(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except BlowUpError as err:
+            return err
+
+    def _presentation_for(self, seed):
         cached_seed, presentation = self._presentation_cache
         if seed != cached_seed:
             presentation = self._presentation(seed)
             self._presentation_cache = (seed, presentation)
+        return presentation
+
+    def _run_standalone(self, runs, catch=False):
+        self.build()
+        padded = runs + [runs[0]] * (self.replicas - len(runs))
+        presentations = [self._presentation_for(seed) for seed, _ in padded]
         # Pass every swept value on each run, so that nothing depends on what the (shared,
         # cached) project was compiled with.
-        current = {**self.model.run_constants(), "delay": self.schedule.delay, **overrides}
-        values = self._net.run_values(presentation=presentation, seed=seed, **current)
+        current = [{**self.model.run_constants(), "delay": self.schedule.delay, **overrides}
+                   for _, overrides in padded]
+        values = self._net.replica_values(presentations, [seed for seed, _ in padded], current)
         results = f"results_{uuid.uuid4().hex[:12]}"
         start = time.perf_counter()
         try:
@@ -302,8 +265,16 @@ class Trainer:
             raise interrupts.Interrupted(interrupts.received()) from None
         run_time = time.perf_counter() - start
         self._forget_monitor_sizes()
+        timings = {"build": self.build_time, "run": run_time}
         try:
-            return self._collect(presentation, seed, overrides, run_time)
+            one = self.replicas == 1
+            recordings = self._recordings() if one else None
+            out = []
+            for r, (seed, overrides) in enumerate(runs):
+                args = (self._net, presentations[r], seed, overrides, timings, recordings,
+                        None if one else r)
+                out.append(self._catch(collect, *args) if catch else collect(*args))
+            return out
         finally:
             shutil.rmtree(os.path.join(self.directory, results), ignore_errors=True)
 
@@ -353,59 +324,8 @@ class Trainer:
         self._net.run(report=self.report)
         run_time = time.perf_counter() - start
         self.build_time = build
-        return self._collect(presentation, seed, overrides, run_time)
-
-    def _collect(self, presentation, seed, overrides, run_time):
-        net = self._net
-        readout = net.readout_values()
-        n_valid = len(readout)
-        finite = np.all(np.isfinite(readout), axis=1)
-        if not finite.all():
-            n_valid = int(np.argmin(finite))
-        test, train, curve, online, confusion = _accuracies(presentation, readout, n_valid)
-        result = TrainingResult(
-            test, train, curve, online,
-            test_confusion=confusion,
-            weights=net.weights(),
-            recordings=self._recordings(),
-            spikes=net.spikes(),
-            readout=readout,
-            timings={"build": self.build_time, "run": run_time},
-            overrides={"seed": seed, **{k: str(v) for k, v in overrides.items()}},
-            duration=net.duration,
-        )
-        w_max = float(overrides.get("w_max", net.model.w_max))
-        result.saturated = _saturated(result.weights, w_max)
-        if result.saturated:
-            logger.warning(f"weights ended at the bound w_max = {w_max:g} (fraction per group: "
-                           f"{result.saturated}): held there, by a runaway of the learning loop "
-                           "or a bound tighter than the weights need (docs/model.md, "
-                           "\"Stability\")")
-        bad = find_nonfinite(net.guarded)
-        stopped_by = interrupts.received()
-        if bad is None and finite.all() and n_valid < net.n_periods:
-            # stopped early with every value finite: a signal, never a blow-up
-            t_stop = float(net.output.clock.t[:])
-            name = interrupts.signal_name(stopped_by) if stopped_by else "an outside stop"
-            raise interrupts.Interrupted(
-                stopped_by or signal.SIGINT, time=t_stop * second, partial=result,
-                message=f"interrupted by {name} at t = {t_stop:.3f} s of "
-                        f"{float(net.duration):.3f} s (period {n_valid} of {net.n_periods}); "
-                        "what finished is kept")
-        if bad is not None or n_valid < net.n_periods:
-            group, var = bad or ("output", "z")
-            # the end of the first period whose output was no longer finite (or the time the
-            # guard stopped the run, if the output never was)
-            t_stop = min((n_valid + 1) * float(net.schedule.period),
-                         float(net.output.clock.t[:]))
-            raise BlowUpError(
-                f"the simulation blew up: {group}.{var} became NaN or infinite; stopped at "
-                f"t = {t_stop:.3f} s of {float(net.duration):.3f} s (period "
-                f"{n_valid} of {net.n_periods}). Recorded data up to then is in "
-                "error.partial. Try a longer tau_pot (a smaller T/tau_pot), a smaller dt or "
-                "less noise.",
-                variable=f"{group}.{var}", time=t_stop * second, partial=result)
-        return result
+        return collect(self._net, presentation, seed, overrides,
+                       {"build": self.build_time, "run": run_time}, self._recordings())
 
     def _recordings(self):
         out = {}

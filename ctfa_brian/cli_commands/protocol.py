@@ -13,13 +13,15 @@ from pathlib import Path
 from brian2.units.fundamentalunits import DimensionMismatchError
 
 from ctfa_brian.cli_commands.common import EXIT_OK, check_cuda_options, fail
+from ctfa_brian.packs import check_replicas_option
 from ctfa_brian.sweep import ShardFinished, parse_shard
 
 __all__ = ["main", "same_sweep"]
 
 #: Parameters that say how a sweep runs, not what it computes: they may change on resume (a
 #: cell's name says which device computed it, the two standalone devices counting as one).
-RUN_OPTIONS = ("workers", "scheduler", "retry_failed", "n_seeds", "device", "shard")
+RUN_OPTIONS = ("workers", "scheduler", "retry_failed", "n_seeds", "device", "shard",
+               "replicas")
 
 
 def same_sweep(config):
@@ -54,12 +56,17 @@ def _build_only(config):
     if not devices.is_standalone(device):
         raise ValueError(f"--build-only needs a standalone device; device = {device!r} "
                          "compiles nothing ahead")
+    from ctfa_brian.packs import plan_packs
+    from ctfa_brian.sweep import check_workers
+
     firsts = {}
-    for cell in cells_of(dict(config.parameters), dict(config.grid)):
-        firsts.setdefault(structure_key(cell), cell)
+    cells = cells_of(dict(config.parameters), dict(config.grid))
+    workers = check_workers(config.parameters.get("workers"))
+    for pack in plan_packs(cells, config.parameters.get("replicas", "1"), workers):
+        firsts.setdefault(structure_key(pack[0]), (pack[0], pack.replicas, pack.per_replica))
     start = time.perf_counter()
-    for cell in firsts.values():
-        directory, built = build_cell(cell)
+    for cell, replicas, per_replica in firsts.values():
+        directory, built = build_cell(cell, replicas=replicas, per_replica=per_replica)
         print(f"{'built' if built else 'already built'}: {directory}")
     print(f"{len(firsts)} project(s) for {config.name} on {device} in "
           f"{time.perf_counter() - start:.1f} s; the same command without --build-only runs "
@@ -75,7 +82,7 @@ def main(args, argv):
 
     overrides = list(args.overrides)
     for option, key in ((args.workers, "workers"), (args.scheduler, "scheduler"),
-                        (args.shard, "shard")):
+                        (args.shard, "shard"), (args.replicas, "replicas")):
         if option is not None:
             overrides.append(f"{key}={option}")
     if args.retry_failed:
@@ -83,6 +90,8 @@ def main(args, argv):
     try:
         config = load_protocol_file(args.file, overrides, args.grid)
         check_cuda_options(args, config.parameters["device"])
+        if "replicas" in config.parameters:
+            check_replicas_option(config.parameters["replicas"])
         if parse_shard(config.parameters.get("shard", "")) and args.overwrite:
             raise ValueError("--shard with --overwrite is not allowed: one shard would move "
                              "the others' cells aside; empty --out once, then run the shards")

@@ -51,9 +51,13 @@ def defines(code, name):
     return re.search(rf"\bconst double {re.escape(name)} = ", text) is not None
 
 
-def mark_dense(synapses, n_pre, n_post, gate=None, fuse=False):
+def mark_dense(synapses, n_pre, n_post, gate=None, fuse=False, blocks=1):
     """Mark ``synapses`` (connected all to all, synapse k = i · n_post + j, between two whole
     groups) for the dense loops; other devices ignore the mark.
+
+    ``blocks = K``: K independent all-to-all blocks on the diagonal (replicas,
+    `ctfa_brian.network.replicas`), block r's synapse k being r · n_pre · n_post + k between
+    presynaptic r · n_pre + i and postsynaptic r · n_post + j.
 
     ``gate`` names the shared factor of the synapses' state update (``learn_post``: the
     plasticity gate g): while it is exactly 0 the update is the identity, and the dense device
@@ -65,7 +69,7 @@ def mark_dense(synapses, n_pre, n_post, gate=None, fuse=False):
     the summed drive from w and w's update in one pass (the drive from the old w, as Brian
     does) and leaves the state update's own slot empty; `fused` says when this applies.
     """
-    object.__setattr__(synapses, "_ctfa_dense", (int(n_pre), int(n_post)))
+    object.__setattr__(synapses, "_ctfa_dense", (int(n_pre), int(n_post), int(blocks)))
     object.__setattr__(synapses, "_ctfa_gate", gate)
     object.__setattr__(synapses, "_ctfa_fuse", bool(fuse))
 

@@ -31,6 +31,13 @@ from brian2 import (
 from ctfa_brian import equations as eq
 from ctfa_brian.dense import mark_dense
 from ctfa_brian.guard import nonfinite
+from ctfa_brian.network.replicas import (
+    blocks,
+    check_replicas,
+    per_replica,
+    split_columns,
+    stack_presentations,
+)
 from ctfa_brian.rules import get_rule
 
 __all__ = ["CTFANetwork", "Recording", "initial_weights", "record_indices"]
@@ -105,13 +112,16 @@ def _quiet_aligned_grid_warning():
         log.addFilter(_AlignedGridFilter())
 
 
-def _all_to_all(syn, n_pre, n_post, gate=None):
-    i, j = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
-    syn.connect(i=i.ravel(), j=j.ravel())  # synapse k = i * n_post + j: row-major matrices
+def _all_to_all(syn, n_pre, n_post, gate=None, replicas=1):
+    # replica r's synapse k = i * n_post + j (row-major matrices) is r * n_pre * n_post + k:
+    # block-diagonal, one block per replica
+    r, i, j = np.meshgrid(np.arange(replicas), np.arange(n_pre), np.arange(n_post),
+                          indexing="ij")
+    syn.connect(i=(r * n_pre + i).ravel(), j=(r * n_post + j).ravel())
     if not isinstance(syn.source, Subgroup) and not isinstance(syn.target, Subgroup):
         # the schedule (equations.py) puts nothing between the summed drive (order 0) and the
         # synapses' update (0.5) that the update reads: the dense device may fuse the two
-        mark_dense(syn, n_pre, n_post, gate, fuse=True)
+        mark_dense(syn, n_pre, n_post, gate, fuse=True, blocks=replicas)
 
 
 class CTFANetwork:
@@ -131,7 +141,14 @@ class CTFANetwork:
         Extra traces to record.
     guard : str or None
         ``"standalone"`` compiles the blow-up check into the code, ``"runtime"`` adds a Python
-        check, ``None`` none.
+        check, ``None`` none. With replicas the check is made on the final state, replica by
+        replica (`find_nonfinite` on `guarded_of`): one replica's NaN does not stop the others.
+    replicas : int
+        K independent copies in one simulation (`ctfa_brian.network.replicas`); the
+        presentation is replica 0's until `run_values` gives each its own.
+    per_replica : sequence of str
+        With replicas: the constants (keys of `time_constant_views`) that may differ between
+        replicas; the others are shared, and `replica_values` refuses different values.
     """
 
     #: Which variant of the model this class builds.
@@ -140,20 +157,31 @@ class CTFANetwork:
     _softmax_sum = eq.SOFTMAX_SUM
 
     def __init__(self, sizes, model, schedule, presentation, seed=0, recording=None,
-                 guard=None):
+                 guard=None, replicas=1, per_replica=()):
         schedule.check_against(model)
         _quiet_aligned_grid_warning()
         self.sizes = tuple(int(s) for s in sizes)
         self.model, self.schedule = model, schedule
         self.rule = get_rule(model.rule)
         self.recording = recording or Recording()
+        self.replicas = K = check_replicas(replicas)
+        allowed = ("delay", *self._layer_constants())
+        for name in per_replica:
+            if name not in allowed:
+                raise ValueError(f"per_replica = {name!r} is not allowed; choose from: "
+                                 f"{', '.join(allowed)}")
+        self.per_replica = tuple(sorted(per_replica)) if K > 1 else ()
+        if K > 1 and self.recording != Recording(dt=self.recording.dt):
+            raise ValueError("recording traces is not allowed with replicas > 1; record them in "
+                             "a separate run (replicas = 1)")
         self.n_periods = presentation.n_periods
         period = schedule.period
         self.duration = (self.n_periods + 1) * period
         # --- stimulus ------------------------------------------------------------------
-        self.stim_x = TimedArray(presentation.x, dt=period, name="stim_x")
-        self.stim_y = TimedArray(presentation.y, dt=period, name="stim_y")
-        self.stim_learn = TimedArray(presentation.learn, dt=period, name="stim_learn")
+        x, y, learn = stack_presentations([presentation] * K)
+        self.stim_x = TimedArray(x, dt=period, name="stim_x")
+        self.stim_y = TimedArray(y, dt=period, name="stim_y")
+        self.stim_learn = TimedArray(learn, dt=period, name="stim_learn")
         self.stim_ns = {"stim_x": self.stim_x, "stim_y": self.stim_y,
                         "stim_learn": self.stim_learn, "period": period,
                         "buffer_time": schedule.buffer_time}
@@ -183,8 +211,8 @@ class CTFANetwork:
         pre = self.input
         for l, post in enumerate(self.layers, start=1):
             syn = self._make_forward(l, pre, post)
-            _all_to_all(syn, self.sizes[l - 1], self.sizes[l], gate="learn_post")
-            syn.w = ws[f"W{l}"].ravel()
+            _all_to_all(syn, self.sizes[l - 1], self.sizes[l], gate="learn_post", replicas=K)
+            syn.w = np.tile(ws[f"W{l}"].ravel(), K)
             self._after_forward(syn)
             self.forward.append(syn)
             pre = post
@@ -192,21 +220,22 @@ class CTFANetwork:
             l = int(name[1:])
             source = self.layers[l] if self.rule.routing == "layerwise" else self.output
             syn = self._make_feedback(name, source, self.layers[l - 1])
-            _all_to_all(syn, source.N, self.layers[l - 1].N,
-                        gate="learn_pre" if self.rule.plastic else None)
-            syn.v = v0.T.ravel()  # stored (d_l, d_src); synapses run source-major
+            _all_to_all(syn, source.N // K, self.layers[l - 1].N // K,
+                        gate="learn_pre" if self.rule.plastic else None, replicas=K)
+            syn.v = np.tile(v0.T.ravel(), K)  # stored (d_l, d_src); synapses run source-major
             self.feedback.append(syn)
         self._add_bounds(period)
         objects = [self.input, *self.layers, *self.forward, *self.feedback]
         if model.loss == "cross_entropy":
-            self.normaliser = NeuronGroup(1, eq.NORMALISER, name="normaliser", namespace={},
+            # one normalising unit per replica
+            self.normaliser = NeuronGroup(K, eq.NORMALISER, name="normaliser", namespace={},
                                           dt=schedule.dt, order=eq.NEURON_ORDER)
             self.softmax = Synapses(self.output, self.normaliser, self._softmax_sum,
                                     name="softmax", namespace={}, dt=schedule.dt)
-            self.softmax.connect()
-            first = np.zeros(self.output.N, dtype=int)
-            self.output.expsum = linked_var(self.normaliser, "total", index=first)
-            self.output.shift = linked_var(self.normaliser, "shift", index=first)
+            unit = np.arange(self.output.N) // self.sizes[-1]
+            self.softmax.connect(i=np.arange(self.output.N), j=unit)
+            self.output.expsum = linked_var(self.normaliser, "total", index=unit)
+            self.output.shift = linked_var(self.normaliser, "shift", index=unit)
             self.normaliser.run_regularly(eq.SOFTMAX_SHIFT, when="end", name="softmax_shift")
             objects += [self.normaliser, self.softmax]
         self.output.delay = schedule.delay + schedule.label_offset(model)
@@ -228,7 +257,7 @@ class CTFANetwork:
         objects.extend(self.monitors.values())
         objects.extend(self._extra_monitors(groups))
         self.guarded = self._guarded()
-        if guard == "standalone":
+        if guard == "standalone" and K == 1:  # replicas: checked per replica at the end
             self._add_standalone_guard(period)
         self.network = Network(objects, name="ctfa_network")
         if guard == "runtime":
@@ -249,15 +278,20 @@ class CTFANetwork:
 
     # --- what the variants build differently ----------------------------------------------
     def _make_input(self, presentation):
-        return NeuronGroup(self.sizes[0], eq.INPUT_NEURON, name="input",
+        return NeuronGroup(self.replicas * self.sizes[0], eq.INPUT_NEURON, name="input",
                            namespace=self.stim_ns, dt=self.schedule.dt)
+
+    def _equations(self, eqs):
+        """``eqs`` as built: with replicas, the shared constants per replica."""
+        return per_replica(eqs, self.per_replica, self.sizes[-1]) if self.replicas > 1 else eqs
 
     def _make_layer(self, l, name, output, namespace):
         noisy = self.model.noise > 0
         eqs = (eq.output_layer(self.model.loss, noise=noisy) if output
                else eq.hidden_layer(self.model.activation, noise=noisy))
-        return NeuronGroup(self.sizes[l], eqs, method="euler", name=name, namespace=namespace,
-                           order=eq.NEURON_ORDER, dt=self.schedule.dt)
+        return NeuronGroup(self.replicas * self.sizes[l], self._equations(eqs), method="euler",
+                           name=name, namespace=namespace, order=eq.NEURON_ORDER,
+                           dt=self.schedule.dt)
 
     def _layer_constants(self):
         """Values of the layers' ``(shared, constant)`` variables (τ_elig exists in every
@@ -346,49 +380,108 @@ class CTFANetwork:
             Any key of `time_constant_views` (e.g. ``delay=25*ms``, ``tau_pot_w=2*second``);
             ``delay`` is Δ from the schedule's ``delay_origin`` (`Schedule.label_offset` is
             added, with the ``tau_prop`` of the same call if it has one).
+
+        With replicas, the arguments are lists with one entry per replica
+        (`replica_values`).
         """
+        if self.replicas > 1:
+            raise ValueError(f"this network has {self.replicas} replicas; give one "
+                             "presentation, seed and set of overrides per replica "
+                             "(replica_values)")
+        return self.replica_values([presentation], [seed], [overrides])
+
+    def replica_values(self, presentations, seeds, overrides):
+        """`run_values` of K replicas: lists of K presentations, seeds and override dicts
+        (each dict with the same keys). A ``None`` presentation or seed keeps the values the
+        network has (K = 1 only)."""
+        K = self.replicas
+        if not len(presentations) == len(seeds) == len(overrides) == K:
+            raise ValueError(f"give {K} presentations, seeds and override sets (one per "
+                             f"replica); got {len(presentations)}, {len(seeds)}, "
+                             f"{len(overrides)}")
         values = {}
-        if presentation is not None:
-            if presentation.x.shape != self.stim_x.values.shape:
+        if presentations[0] is not None:
+            x, y, learn = stack_presentations(presentations)
+            if x.shape != self.stim_x.values.shape:
+                p = presentations[0]
                 raise ValueError(
-                    f"presentation has {presentation.n_periods} periods × "
-                    f"{presentation.x.shape[1]} inputs but the network was built for "
-                    f"{self.n_periods} × {self.sizes[0]}; build a new network for a new shape"
+                    f"presentation has {p.n_periods} periods × {p.x.shape[1]} inputs but the "
+                    f"network was built for {self.n_periods} × {self.sizes[0]}; build a new "
+                    "network for a new shape"
                 )
-            values[self.stim_x] = presentation.x
-            values[self.stim_y] = presentation.y
-            values[self.stim_learn] = presentation.learn
-        if seed is not None:
-            ws, vs = initial_weights(self.sizes, self.model.rule, seed, self.model.v_init)
+            values.update({self.stim_x: x, self.stim_y: y, self.stim_learn: learn})
+        if seeds[0] is not None:
+            drawn = [initial_weights(self.sizes, self.model.rule, s, self.model.v_init)
+                     for s in seeds]
             for syn in self.forward:
-                values[syn.w] = ws[syn.name].ravel()
+                values[syn.w] = np.concatenate([ws[syn.name].ravel() for ws, _ in drawn])
             for syn in self.feedback:
-                values[syn.v] = vs[syn.name].T.ravel()
+                values[syn.v] = np.concatenate([vs[syn.name].T.ravel() for _, vs in drawn])
         views = self.time_constant_views()
-        for key, value in overrides.items():
+        for key in overrides[0]:
             if key not in views:
                 raise ValueError(
                     f"cannot change {key!r} between runs; choose one of: {', '.join(views)}"
                 )
+            if any(set(o) != set(overrides[0]) for o in overrides):
+                raise ValueError("every replica must override the same parameters; got "
+                                 f"{[sorted(o) for o in overrides]}")
+            per = [o[key] for o in overrides]
             if key == "delay":  # Δ counts from the schedule's delay origin
-                value = value + self.schedule.label_offset(self.model,
-                                                           overrides.get("tau_prop"))
+                per = [v + self.schedule.label_offset(self.model, o.get("tau_prop"))
+                       for v, o in zip(per, overrides)]
+            if key not in self.per_replica and any(
+                    not np.array_equal(np.asarray(v), np.asarray(per[0])) for v in per):
+                raise ValueError(f"{key} differs between the replicas ({per}) but is shared "
+                                 "in this network; build it with per_replica including "
+                                 f"{key!r}")
             for view in views[key]:
-                values[view] = value
+                values[view] = (per[0] if key not in self.per_replica
+                                else blocks(per, view.variable.size // K))
         return values
 
-    def weights(self):
-        """Current W and V as matrices: ``{"W1": (d0, d1), ..., "V1": (d_l, d_src)}``."""
-        out = {s.name: np.asarray(s.w[:]).reshape(s.source.N, s.target.N) for s in self.forward}
+    def weights(self, replica=None):
+        """Current W and V as matrices: ``{"W1": (d0, d1), ..., "V1": (d_l, d_src)}`` (of
+        one replica: ``replica``, required with replicas)."""
+        return self._weights(self._replica(replica))
+
+    def _replica(self, replica):
+        if replica is None:
+            if self.replicas > 1:
+                raise ValueError(f"this network has {self.replicas} replicas; say which one")
+            return 0
+        if not 0 <= replica < self.replicas:
+            raise ValueError(f"replica = {replica!r} is not allowed; this network has replicas "
+                             f"0 … {self.replicas - 1}")
+        return int(replica)
+
+    def _weights(self, r):
+        K = self.replicas
+        out = {}
+        for s in self.forward:
+            w = np.split(np.asarray(s.w[:]), K)[r]
+            out[s.name] = w.reshape(s.source.N // K, s.target.N // K)
         for s in self.feedback:
-            out[s.name] = np.asarray(s.v[:]).reshape(s.source.N, s.target.N).T
+            v = np.split(np.asarray(s.v[:]), K)[r]
+            out[s.name] = v.reshape(s.source.N // K, s.target.N // K).T
         for g in self.layers:
-            out[f"b_{g.name}"] = np.asarray(g.b[:])
+            out[f"b_{g.name}"] = np.split(np.asarray(g.b[:]), K)[r]
         return out
 
-    def readout_values(self):
-        """Output rates at the end of each period, shape (n_periods, n_classes)."""
-        return np.asarray(self.readout.z).T[1:self.n_periods + 1]
+    def readout_values(self, replica=None):
+        """Output rates at the end of each period, shape (n_periods, n_classes) (of one
+        replica: ``replica``, required with replicas)."""
+        r = self._replica(replica)
+        return split_columns(np.asarray(self.readout.z).T[1:self.n_periods + 1],
+                             self.replicas)[r]
+
+    def guarded_of(self, replica=None):
+        """`guarded` restricted to one replica: ``[(name, {variable: values})]`` for
+        `ctfa_brian.guard.find_nonfinite`."""
+        r = self._replica(replica)
+        return [(group.name, {v: np.split(np.asarray(getattr(group, v)[:]), self.replicas)[r]
+                              for v in variables})
+                for group, variables in self.guarded]
 
 
 def record_indices(idx, n):

@@ -19,6 +19,7 @@ from brian2 import EventMonitor, NeuronGroup, SpikeMonitor, StateMonitor, Synaps
 from ctfa_brian import spiking_equations as seq
 from ctfa_brian.equations import NEURON_ORDER
 from ctfa_brian.network.rate import CTFANetwork, record_indices
+from ctfa_brian.network.replicas import split_columns
 
 __all__ = ["SpikingCTFANetwork"]
 
@@ -37,7 +38,7 @@ class SpikingCTFANetwork(CTFANetwork):
     _softmax_sum = seq.SOFTMAX_SUM
 
     def __init__(self, sizes, model, schedule, presentation, seed=0, recording=None,
-                 guard=None):
+                 guard=None, replicas=1, per_replica=()):
         if model.variant != "spiking":
             raise ValueError(f"SpikingCTFANetwork builds the spiking variant; got "
                              f"variant = {model.variant!r}")
@@ -48,23 +49,25 @@ class SpikingCTFANetwork(CTFANetwork):
         self.spike_monitors = {}
         self._seed = seed
         super().__init__(sizes, model, schedule, presentation, seed=seed, recording=recording,
-                         guard=guard)
+                         guard=guard, replicas=replicas, per_replica=per_replica)
 
     # --- groups -------------------------------------------------------------------------
     def _make_input(self, presentation):
         eqs, threshold, reset, events, on_event = seq.input_neuron(self.model.neuron,
                                                                    self.signed_input)
-        group = NeuronGroup(self.sizes[0], eqs, threshold=threshold, reset=reset or None,
-                            events=events, method="euler", name="input",
-                            namespace=self.stim_ns, dt=self.schedule.dt)
+        group = NeuronGroup(self.replicas * self.sizes[0], self._equations(eqs),
+                            threshold=threshold, reset=reset or None, events=events,
+                            method="euler", name="input", namespace=self.stim_ns,
+                            dt=self.schedule.dt)
         for event, code in on_event.items():
             group.run_on_event(event, code)
         group.max_rate = self.model.max_rate
         if self.model.neuron == "lif":  # random phases: the encoders do not fire in synchrony
+            # (those of the build's seed, in every replica and every run)
             rng = np.random.default_rng(self._seed)
-            group.phi = rng.uniform(0, 1, group.N)
+            group.phi = np.tile(rng.uniform(0, 1, self.sizes[0]), self.replicas)
             if self.signed_input:
-                group.phi_neg = rng.uniform(0, 1, group.N)
+                group.phi_neg = np.tile(rng.uniform(0, 1, self.sizes[0]), self.replicas)
         return group
 
     def _make_layer(self, l, name, output, namespace):
@@ -76,9 +79,10 @@ class SpikingCTFANetwork(CTFANetwork):
         namespace = dict(namespace)
         if output:
             namespace.update(period_steps=self.period_steps, window_steps=self.window_steps)
-        group = NeuronGroup(self.sizes[l], eqs, threshold=threshold, reset=reset,
-                            refractory=refractory, events=events, method="euler", name=name,
-                            namespace=namespace, order=NEURON_ORDER, dt=self.schedule.dt)
+        group = NeuronGroup(self.replicas * self.sizes[l], self._equations(eqs),
+                            threshold=threshold, reset=reset, refractory=refractory,
+                            events=events, method="euler", name=name, namespace=namespace,
+                            order=NEURON_ORDER, dt=self.schedule.dt)
         # The error spikes of a step reach the trace eps before the synapses read it, as the
         # rate variant's Euler step has ε(t + dt) include the drive at t.
         for event, code in on_event.items():
@@ -163,31 +167,36 @@ class SpikingCTFANetwork(CTFANetwork):
         return guarded
 
     # --- results ------------------------------------------------------------------------
-    def weights(self):
-        """Current W, V and biases, with the passive decay each synapse has pending since its
-        last update applied (decay is applied at the events)."""
+    def _weights(self, r):
+        """Replica ``r``'s W, V and biases, with the passive decay each synapse has pending
+        since its last update applied (decay is applied at the events)."""
+        K = self.replicas
         out = {}
         for s in self.forward:
-            w = np.asarray(s.w[:]) * _pending_decay(s, "post", self.model.tau_dec_w)
-            out[s.name] = w.reshape(s.source.N, s.target.N)
+            w = np.split(np.asarray(s.w[:]) * _pending_decay(s, "post", "tau_dec_w"), K)[r]
+            out[s.name] = w.reshape(s.source.N // K, s.target.N // K)
         for s in self.feedback:
             v = np.asarray(s.v[:])
             if self.rule.plastic:
-                v = v * _pending_decay(s, "pre", self.model.tau_dec_v)
-            out[s.name] = v.reshape(s.source.N, s.target.N).T
+                v = v * _pending_decay(s, "pre", "tau_dec_v")
+            out[s.name] = np.split(v, K)[r].reshape(s.source.N // K, s.target.N // K).T
         for g in self.layers:
-            out[f"b_{g.name}"] = np.asarray(g.b[:])
+            out[f"b_{g.name}"] = np.split(np.asarray(g.b[:]), K)[r]
         return out
 
-    def readout_values(self):
+    def readout_values(self, replica=None):
         """What each sample is classified by, shape (n_periods, n_classes), in units of
         max_rate: count / (max_rate · window) (``readout="count"``, ties broken by the trace)
-        or the output trace at the end of the sample (``readout="rate"``)."""
-        z = np.asarray(self.readout.z).T[1:self.n_periods + 1]
+        or the output trace at the end of the sample (``readout="rate"``); of one replica
+        (``replica``, required with replicas)."""
+        r = self._replica(replica)
+        z = split_columns(np.asarray(self.readout.z).T[1:self.n_periods + 1], self.replicas)[r]
         if self.model.readout == "rate":
             return z
-        count = np.asarray(self.readout.count).T[1:self.n_periods + 1]
-        return count / float(self.model.max_rate * self.window) + _TIE_BREAK * z
+        count = split_columns(np.asarray(self.readout.count).T[1:self.n_periods + 1],
+                              self.replicas)[r]
+        max_rate = np.split(np.atleast_1d(self.input.max_rate[:]), self.replicas)[r][0]
+        return count / float(max_rate * float(self.window)) + _TIE_BREAK * z
 
     def spikes(self):
         """Recorded events: ``{group: {event: {"i": ndarray, "t": Quantity}}}`` for the
@@ -208,9 +217,14 @@ class SpikingCTFANetwork(CTFANetwork):
         return out
 
 
-def _pending_decay(syn, side, tau_dec):
-    """exp(−(tp − tp_last)/τ_dec): the decay a synapse has not yet applied."""
+def _pending_decay(syn, side, tau_name):
+    """exp(−(tp − tp_last)/τ_dec): the decay a synapse has not yet applied, with the τ_dec
+    the run had (``tau_name`` of the post- or presynaptic group, per replica)."""
     tp = np.asarray(getattr(syn, f"tp_{side}")[:])
     last = np.asarray(syn.tp_last[:])
-    return np.exp(-(tp - last) / float(tau_dec))
+    group = syn.target if side == "post" else syn.source
+    tau = np.asarray(getattr(group, tau_name)[:], dtype=float)
+    if tau.size > 1:  # per replica: the value of each synapse's own neuron
+        tau = tau[np.asarray(getattr(syn, "j" if side == "post" else "i")[:])]
+    return np.exp(-(tp - last) / tau)
 

@@ -79,6 +79,8 @@ SWEEP_OPTIONS = {
     "retry_failed": Parameter("int", 0, "1: run cells that failed before again", ge=0, le=1),
     "shard": Parameter("str", "", "I/N: run cells I, I+N, ... only, into the same directory "
                        "(a cluster job each); 'slurm': I and N from the array job; empty: all"),
+    "replicas": Parameter("str", "1", "cells of one structure per simulation (K copies of the "
+                          "network in one run; results per cell); 'auto': fill the device"),
 }
 
 #: Devices a sweep can run its cells on.
@@ -181,7 +183,7 @@ def run_grid(params, grid, out_dir):
     rows = run_sweep(cells, out_dir, workers=params["workers"],
                      scheduler=params["scheduler"] or None,
                      retry_failed=bool(params["retry_failed"]), label_keys=list(grid),
-                     shard=params["shard"])
+                     shard=params["shard"], replicas=params["replicas"])
     write_table(rows, out_dir / "table.csv")
     return rows
 

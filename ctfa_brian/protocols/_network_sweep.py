@@ -98,7 +98,7 @@ def run_networks(params, axis, values, per_dataset, out_dir, figure, **plot):
                      scheduler=params["scheduler"] or None,
                      retry_failed=bool(params["retry_failed"]),
                      label_keys=["dataset", "hidden", axis], keep_traces=firsts.values(),
-                     shard=params["shard"])
+                     shard=params["shard"], replicas=params["replicas"])
     write_table(rows, out_dir / "table.csv")
     labels = [label for label, cs in networks.items() for _ in cs]  # rows follow the cells
     summary = {label: [{axis: e[axis], "mean": e["mean"], "std": e["std"], "n_ok": e["n_ok"]}

@@ -177,7 +177,8 @@ def run(params, out_dir, grid):
     rows = run_sweep(cells, out_dir, workers=params["workers"],
                      scheduler=params["scheduler"] or None,
                      retry_failed=bool(params["retry_failed"]),
-                     label_keys=["dataset", "hidden", "model"], shard=params["shard"])
+                     label_keys=["dataset", "hidden", "model"], shard=params["shard"],
+                     replicas=params["replicas"])
     write_table(rows, out_dir / "table.csv")
     summaries = {}
     for entry in aggregate(rows, ["dataset", "hidden", "model"]):

@@ -41,6 +41,7 @@ from brian2 import prefs
 from brian2.utils.logger import get_logger
 
 from ctfa_brian.io import provenance
+from ctfa_brian.packs import check_replicas_option
 from ctfa_brian.protocols.config import (
     _FILE_KEYS,
     ProtocolConfig,
@@ -123,6 +124,8 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
         raise ValueError(f"output directory {str(out)!r} exists and is not a directory")
     if config.parameters.get("shard"):
         parse_shard(config.parameters["shard"])  # before anything is written
+    if "replicas" in config.parameters:
+        check_replicas_option(config.parameters["replicas"])
     module = get_protocol(config.name)
     manifest = protocol_manifest(config, argv)
     previous_target = prefs.codegen.target

@@ -15,7 +15,7 @@
 
     const int _N = {{constant_or_scalar('N', variables['N'])}};
     {% if dense %}
-    const int _n_pre = {{dense[0]}}, _n_post = {{dense[1]}};
+    const int _n_pre = {{dense[0]}}, _n_post = {{dense[1]}}, _n_blocks = {{dense[2]}};
     {% if gate and defines(scalar_code, gate) %}
     // the plasticity gate is exactly 0: dw/dt = -{{gate}}*(...) leaves every weight as it is
     if ({{gate}} == 0.0)
@@ -23,14 +23,15 @@
     }
     else
     {% endif %}
-    if (_N == _n_pre * _n_post)
+    if (_N == _n_blocks * _n_pre * _n_post)
     {
-        // dense: synapse k = i * n_post + j, no index arrays
-        for(int _i=0; _i<_n_pre; _i++)
+        // dense: synapse k = i * n_post + j of each diagonal block, no index arrays
+        for(int _i=0; _i<_n_blocks * _n_pre; _i++)
         {
-            for(int _j=0; _j<_n_post; _j++)
+            const int _j0 = (_i / _n_pre) * _n_post;  // the block's first postsynaptic index
+            for(int _j=_j0; _j<_j0 + _n_post; _j++)
             {
-                const size_t _idx = (size_t)_i * _n_post + _j;
+                const size_t _idx = (size_t)_i * _n_post + (_j - _j0);
                 const size_t _vectorisation_idx = _idx;
                 {{dense_code(vector_code)|autoindent}}
             }
