@@ -195,7 +195,8 @@ class SpikingCTFANetwork(CTFANetwork):
             return z
         count = split_columns(np.asarray(self.readout.count).T[1:self.n_periods + 1],
                               self.replicas)[r]
-        max_rate = np.split(np.atleast_1d(self.input.max_rate[:]), self.replicas)[r][0]
+        max_rate = np.atleast_1d(np.asarray(self.input.max_rate[:]))
+        max_rate = max_rate[0] if max_rate.size == 1 else np.split(max_rate, self.replicas)[r][0]
         return count / float(max_rate * float(self.window)) + _TIE_BREAK * z
 
     def spikes(self):
