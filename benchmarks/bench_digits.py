@@ -58,8 +58,9 @@ from ctfa_brian.datasets import load_dataset  # noqa: E402
 from ctfa_brian.network import CTFANetwork  # noqa: E402
 from ctfa_brian.parameters import ModelParameters, Schedule, Training  # noqa: E402
 from ctfa_brian.reference import simulate as numpy_simulate  # noqa: E402
+from ctfa_brian.results import accuracies as trainer_accuracies  # noqa: E402
 from ctfa_brian.stimulus import Presentation, make_presentation  # noqa: E402
-from ctfa_brian.training import Trainer, _accuracies  # noqa: E402
+from ctfa_brian.training import Trainer  # noqa: E402
 
 PEERS = ("standalone", "dense", "dense-auto", "standalone-2t", "cython", "numpy", "diffrax")
 #: standalone-2t (OpenMP, 2 threads) is opt-in: on these tiny per-step loops it was 4× slower.
@@ -102,7 +103,7 @@ def truncate(presentation, n):
 
 def accuracies(presentation, readout):
     """Final test and train accuracy, exactly as `Trainer` computes them."""
-    test, train, *_ = _accuracies(presentation, readout, len(readout))
+    test, train, *_ = trainer_accuracies(presentation, readout, len(readout))
     return test, train
 
 
