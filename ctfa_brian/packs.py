@@ -142,8 +142,6 @@ def run_pack(cells, project_root=None, keep_traces=()):
 
     replicas = int(getattr(cells, "replicas", len(cells)))
     per_replica = getattr(cells, "per_replica", None)
-    if per_replica is None:
-        per_replica = varying(cells)
     cells = [{**CELL_DEFAULTS, **c} for c in cells]
     if len(cells) == 1 and replicas == 1 or not packable(cells[0]):
         return [run_cell(c, project_root, keep_traces) for c in cells]
@@ -159,6 +157,8 @@ def run_pack(cells, project_root=None, keep_traces=()):
             runs.append((k, _timing(cell)[2]))
         except Exception as err:  # noqa: BLE001  (this cell's values: this cell fails)
             rows[k] = _failed(cell, err)
+    if per_replica is None:  # a plain list: what its cells (those with valid values) vary
+        per_replica = varying([cells[k] for k, _ in runs]) if runs else ()
     try:
         if runs:
             trainer, build = _trainer(cells[runs[0][0]], project_root, replicas, per_replica)
