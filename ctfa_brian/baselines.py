@@ -19,6 +19,7 @@ __all__ = ["LOSSES", "Adam", "DiscreteMLP", "DiscreteResult", "dither_mask",
 
 logger = get_logger(__name__)
 
+#: Losses of the discrete MLP (the same as `ctfa_brian.parameters.LOSSES`).
 LOSSES = ("cross_entropy", "squared")
 
 

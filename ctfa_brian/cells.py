@@ -24,10 +24,10 @@ import time
 import traceback
 
 import numpy as np
-from brian2.utils.filelock import FileLock
 
 from ctfa_brian import interrupts
 from ctfa_brian.io import parse_quantity
+from ctfa_brian.locks import project_lock
 from ctfa_brian.parameters import format_time
 
 __all__ = ["CELL_DEFAULTS", "CELL_KEYS", "STRUCTURE_KEYS", "TIME_KEYS", "build_cell", "cell_id",
@@ -220,7 +220,7 @@ def _shared_project(cell, key, project_root, recording, replicas=1, per_replica=
     root = project_root or os.path.join(devices.cache_root(), "sweeps")
     shared = os.path.join(root, digest)
     os.makedirs(root, exist_ok=True)
-    with FileLock(shared + ".lock"):
+    with project_lock(shared + ".lock"):
         if os.path.exists(os.path.join(shared, "ctfa_complete")):
             return shared, False
         Trainer(_dataset(cell), model, schedule, training, device=cell["device"],

@@ -32,6 +32,7 @@ def check_time(name, value, allow_zero=False, allow_negative=False):
 
 
 def check_choice(name, value, choices):
+    """Raise a `ValueError` listing ``choices`` unless ``value`` is one of them."""
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
 

@@ -106,6 +106,7 @@ def build_parser():
     import ctfa_brian
     from ctfa_brian.datasets import DATASETS
     from ctfa_brian.device import DEFAULT, DEVICES
+    from ctfa_brian.nwb_io import FORMATS as NEO_FORMATS
     from ctfa_brian.parameters import (
         ACTIVATIONS,
         DELAY_ORIGINS,
@@ -254,7 +255,11 @@ def build_parser():
                      help=f"record the first {RECORD_FIRST} neurons (z, eps) of every layer "
                           f"and synapses of every W and V every {_show(RECORD_DT)} (spiking "
                           "variant: and every spike of those neurons and of the first inputs) and "
-                          "save them as a Neo file (recordings.nix)")
+                          "save them as a Neo file (recordings.nix; see --format)")
+    run.add_argument("--format", choices=NEO_FORMATS,
+                     help="with --record: the recordings as NIX (recordings.nix), NWB "
+                          "(recordings.nwb, needs pip install \"ctfa_brian[nwb]\") or both "
+                          "(default: nix)")
     run.add_argument("--out", required=True, metavar="DIR", help="output directory (refused "
                      "if it holds another run's results, unless --overwrite)")
     run.add_argument("--overwrite", action="store_true",
@@ -279,6 +284,10 @@ def build_parser():
     protocol.add_argument("--overwrite", action="store_true",
                           help="replace the results already in --out (for a sweep: compute "
                                "every cell again)")
+    protocol.add_argument("--format", choices=NEO_FORMATS, default="nix",
+                          help="the protocol's traces and spikes (traces.nix, spikes.nix, "
+                               "recordings.nix) as NIX, NWB (.nwb, needs pip install "
+                               "\"ctfa_brian[nwb]\") or both (default: %(default)s)")
     protocol.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                           dest="overrides",
                           help="override a parameter of the file, e.g. --set tau_elig=1s or "
@@ -323,14 +332,15 @@ def build_parser():
     catalogue.set_defaults(command_module="catalogue")
 
     analyze = commands.add_parser(
-        "analyze", help="analyse the spikes of a saved Neo file (recordings.nix, spikes.nix)",
-        description="Load a Neo file written by ctfa (recordings.nix of a spiking run, spikes.nix "
-                    "or traces.nix of a protocol) and compute, per segment and population, "
-                    "firing rates, ISI statistics (CV) and, for a protocol's synapses, the "
-                    "input-error overlap C(0), with elephant; write analysis.csv, "
+        "analyze", help="analyse the spikes of a saved Neo file (recordings.nix, spikes.nwb)",
+        description="Load a Neo file written by ctfa (.nix or .nwb: recordings of a spiking "
+                    "run, spikes or traces of a protocol) and compute, per segment and "
+                    "population, firing rates, ISI statistics (CV) and, for a protocol's "
+                    "synapses, the input-error overlap C(0), with elephant; write analysis.csv, "
                     "analysis.json, raster.png and rates.png to --out.")
-    analyze.add_argument("file", metavar="FILE", help="a .nix file written by ctfa (pickles "
-                                                        "are refused: they can run code)")
+    analyze.add_argument("file", metavar="FILE", help="a .nix or .nwb file written by ctfa "
+                                                        "(pickles are refused: they can run "
+                                                        "code)")
     analyze.add_argument("--out", required=True, metavar="DIR", help="output directory")
     analyze.add_argument("--t-start", type=_time, metavar="TIME",
                          help="start of the analysed interval (default: each train's start)")

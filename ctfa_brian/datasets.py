@@ -17,6 +17,9 @@ Available datasets (see :data:`DATASETS` and :func:`load_dataset`):
     default it is read from ``ctfa_brian/data/mnist7.npz``, shipped with the package (no path,
     no download; built by ``scripts/build_mnist7.py``, see ``ctfa_brian/data/MNIST7.md``);
     ``load_mnist7(path)`` pools the four standard IDX files in ``path`` instead.
+``mnist1d``, ``yinyang``
+    MNIST-1D (40 standardised features, 10 classes) and Yin-Yang (4 features, 3 classes), generated
+    offline from their published definitions (:mod:`ctfa_brian.generated_datasets`).
 
 Every check raises an error that names the parameter, quotes the value and says what is allowed.
 """
@@ -32,11 +35,12 @@ import numpy as np
 from brian2.utils.logger import get_logger
 
 __all__ = ["DATASETS", "Dataset", "from_arrays", "load_circles", "load_dataset", "load_digits",
-           "load_mnist7", "read_idx", "validate_arrays"]
+           "load_mnist1d", "load_mnist7", "load_yinyang", "read_idx", "validate_arrays"]
 
 logger = get_logger(__name__)
 
-DATASETS = ("circles", "digits", "mnist7")
+#: The names `load_dataset` takes.
+DATASETS = ("circles", "digits", "mnist7", "mnist1d", "yinyang")
 #: Most classes a data set may have (output units).
 MAX_CLASSES = 10_000
 
@@ -365,7 +369,25 @@ def from_arrays(x_train, y_train, x_test, y_test, n_classes=None, name="user"):
     return data
 
 
-_LOADERS = {"circles": load_circles, "digits": load_digits, "mnist7": load_mnist7}
+def load_mnist1d():
+    """MNIST-1D: 4000 train / 1000 test samples, 40 standardised features, 10 classes, generated
+    offline by the ``mnist1d`` package (`ctfa_brian.generated_datasets.mnist1d_arrays`)."""
+    from ctfa_brian.generated_datasets import mnist1d_arrays
+
+    return Dataset("mnist1d", n_classes=10, **mnist1d_arrays())
+
+
+def load_yinyang(n_train=5000, n_test=1000, train_seed=42, test_seed=40):
+    """Yin-Yang: the published 5000 training (seed 42) / 1000 test (seed 40) samples, 4
+    features in [0, 1], 3 classes (`ctfa_brian.generated_datasets.yinyang_arrays`)."""
+    from ctfa_brian.generated_datasets import yinyang_arrays
+
+    return Dataset("yinyang", n_classes=3, **yinyang_arrays(n_train, n_test, train_seed,
+                                                           test_seed))
+
+
+_LOADERS = {"circles": load_circles, "digits": load_digits, "mnist7": load_mnist7,
+            "mnist1d": load_mnist1d, "yinyang": load_yinyang}
 
 
 def load_dataset(name, **kwargs):

@@ -45,11 +45,13 @@ _FAST_MATH = "-ffast-math"
 
 
 def cache_root():
-    """The package's cache directory: ``$CTFA_CACHE_DIR``, else ``~/.cache/ctfa_brian``."""
-    return os.environ.get("CTFA_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "ctfa_brian",
-    )
+    """The package's cache directory: ``$CTFA_CACHE_DIR``, else the user cache directory of
+    ``platformdirs`` (``$XDG_CACHE_HOME/ctfa_brian``, by default ``~/.cache/ctfa_brian``, on
+    Linux; ``~/Library/Caches/ctfa_brian`` on macOS; ``%LOCALAPPDATA%\\ctfa_brian\\Cache`` on
+    Windows)."""
+    from platformdirs import user_cache_dir
+
+    return os.environ.get("CTFA_CACHE_DIR") or user_cache_dir("ctfa_brian", appauthor=False)
 
 
 def default_project_dir(key):

@@ -1,8 +1,9 @@
 """Recordings as Neo objects: export, save and load.
 
 Recorded traces go to a `neo.Block` (`recordings_to_neo` for a training run; `protocol_block`,
-`trace_signal` and `spike_train` for the protocols), stored with Neo's ``NixIO`` (``.nix``;
-pickles are refused). Brian2 quantities become `quantities` objects only in this module.
+`trace_signal` and `spike_train` for the protocols), stored with Neo's ``NixIO`` (``.nix``)
+or ``NWBIO`` (``.nwb``, `ctfa_brian.nwb_io`); pickles are refused. Brian2 quantities become
+`quantities` objects only in this module.
 Parameters are block annotations with the unit in the key (``delay_ms``, ``tau_pot_w_s``).
 """
 
@@ -16,8 +17,8 @@ from brian2.utils.logger import get_logger
 from ctfa_brian.io import atomic_path
 
 __all__ = ["load_neo", "neo_segment", "neo_suffix", "protocol_annotations", "protocol_block",
-           "recordings_to_neo", "results_to_neo", "save_neo", "segment_from_result",
-           "spike_train", "spiketrains_from_spikes", "trace_signal"]
+           "recordings_to_neo", "results_to_neo", "save_neo", "save_neo_formats",
+           "segment_from_result", "spike_train", "spiketrains_from_spikes", "trace_signal"]
 
 logger = get_logger(__name__)
 
@@ -325,25 +326,47 @@ def results_to_neo(results, model=None, schedule=None, training=None, recording=
 
 
 def neo_suffix():
-    """Return the suffix of the files `save_neo` writes: ``".nix"`` (NixIO)."""
+    """Return the suffix of the files `save_neo` writes by default: ``".nix"`` (NixIO)."""
     return ".nix"
 
 
-#: The first bytes of every HDF5 file (a NIX file is one).
+def save_neo_formats(block, stem, key, fmt=None):
+    """Write ``block`` to ``<stem>.nix``, ``<stem>.nwb`` or both, as ``fmt`` (one of
+    `ctfa_brian.nwb_io.FORMATS`; default: the run's, `ctfa_brian.nwb_io.current_format`).
+
+    Returns
+    -------
+    dict
+        ``{key: path}`` of the first file and ``{key}_nwb`` for the NWB file of ``"both"``.
+    """
+    from ctfa_brian import nwb_io
+
+    suffixes = nwb_io.format_suffixes(fmt or nwb_io.current_format())
+    paths = [save_neo(block, Path(stem).with_name(Path(stem).name + s)) for s in suffixes]
+    return {key: paths[0], **({f"{key}_nwb": paths[1]} if len(paths) > 1 else {})}
+
+
+#: The first bytes of every HDF5 file (NIX and NWB files are ones).
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_KINDS = {".nix": "a NIX", ".nwb": "an NWB"}
 
 
 def _neo_io_class(path):
-    """NixIO for a ``.nix`` path; anything else is refused, pickles above all (loading one runs
-    whatever code it holds)."""
+    """NixIO for a ``.nix`` path, `ctfa_brian.nwb_io` for a ``.nwb`` one; anything else is
+    refused, pickles above all (loading one runs whatever code it holds)."""
     suffix = Path(path).suffix.lower()
     if suffix in (".pkl", ".pickle"):
         raise ValueError(f"{str(path)!r} is a pickle; ctfa does not read pickles, because "
-                         "loading one runs whatever code it holds. Use a .nix file (ctfa "
-                         "writes recordings.nix, spikes.nix and traces.nix)")
-    if suffix != ".nix":
+                         "loading one runs whatever code it holds. Use a .nix or .nwb file "
+                         "(ctfa writes recordings.nix, spikes.nix and traces.nix)")
+    if suffix not in _KINDS:
         raise ValueError(f"{str(path)!r}: unknown Neo file type {suffix!r}; ctfa reads and "
-                         "writes .nix (NixIO) files")
+                         "writes .nix (NixIO) and .nwb (NWB, Neo's NWBIO) files")
+    if suffix == ".nwb":
+        from ctfa_brian import nwb_io
+
+        nwb_io.require_nwb(f"{str(path)!r}: .nwb files")
+        return nwb_io
     try:
         import nixio  # noqa: F401
         from neo.io import NixIO
@@ -353,7 +376,8 @@ def _neo_io_class(path):
 
 
 def save_neo(block, path):
-    """Write ``block`` to ``path`` (a ``.nix`` file, NixIO) through a temporary file.
+    """Write ``block`` to ``path`` through a temporary file: a ``.nix`` file (NixIO) or a
+    ``.nwb`` file (`ctfa_brian.nwb_io.save_nwb`).
 
     Returns
     -------
@@ -361,6 +385,8 @@ def save_neo(block, path):
     """
     path = Path(path)
     io_class = _neo_io_class(path)
+    if path.suffix.lower() == ".nwb":  # io_class is ctfa_brian.nwb_io
+        return io_class.save_nwb(block, path)
     with atomic_path(path) as tmp:
         with io_class(tmp, mode="ow") as writer:
             writer.write_block(block)
@@ -369,30 +395,34 @@ def save_neo(block, path):
 
 
 def load_neo(path):
-    """Read the Block that `save_neo` wrote to ``path`` (a ``.nix`` file).
+    """Read the Block that `save_neo` wrote to ``path`` (a ``.nix`` or ``.nwb`` file).
 
     Raises
     ------
     FileNotFoundError
         No file at ``path``.
     ValueError
-        Not a ``.nix`` path (a pickle is refused), an empty file, or one that is not a whole
-        NIX file (truncated, corrupt, another format); the message names the file.
+        Not a ``.nix`` or ``.nwb`` path (a pickle is refused), an empty file, or one that is
+        not a whole NIX (NWB) file (truncated, corrupt, another format); the message names
+        the file.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no Neo file at {str(path)!r}")
     io_class = _neo_io_class(path)
+    kind = _KINDS[path.suffix.lower()]  # "a NIX", "an NWB"
     with open(path, "rb") as f:
         head = f.read(8)
     if not head:
-        raise ValueError(f"{str(path)!r} is empty; expected a NIX file written by ctfa")
+        raise ValueError(f"{str(path)!r} is empty; expected {kind} file written by ctfa")
     if head != _HDF5_SIGNATURE:
-        raise ValueError(f"{str(path)!r} is not a NIX file (it does not start with the HDF5 "
-                         "signature); expected a .nix file written by ctfa")
+        raise ValueError(f"{str(path)!r} is not {kind} file (it does not start with the HDF5 "
+                         f"signature); expected a {path.suffix.lower()} file written by ctfa")
     try:
+        if path.suffix.lower() == ".nwb":  # io_class is ctfa_brian.nwb_io
+            return io_class.load_nwb(path)
         with io_class(str(path), mode="ro") as reader:
             return reader.read_block()
-    except Exception as err:  # noqa: BLE001  (h5py and nixio raise many kinds)
-        raise ValueError(f"{str(path)!r} cannot be read as a NIX file: it is truncated or "
+    except Exception as err:  # noqa: BLE001  (h5py, nixio, pynwb and hdmf raise many kinds)
+        raise ValueError(f"{str(path)!r} cannot be read as {kind} file: it is truncated or "
                          f"corrupt ({type(err).__name__}: {err})") from None

@@ -28,7 +28,8 @@ __all__ = ["MARKERS", "check_out", "format_bytes", "replacing"]
 #: What tells that a directory holds ctfa results.
 MARKERS = ("manifest.json", "results.json", "cells")
 #: What `ctfa train` writes (protocols list theirs in results.json's ``files``).
-_TRAIN_FILES = ("learning_curve.png", "recordings.nix", "recordings.pkl", "table.csv")
+_TRAIN_FILES = ("learning_curve.png", "recordings.nix", "recordings.nwb", "recordings.pkl",
+                "table.csv")
 #: Room kept free beyond the estimate (metadata, figures).
 _MARGIN = 2 * 2**20
 

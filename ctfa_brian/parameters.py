@@ -21,13 +21,21 @@ __all__ = ["ACTIVATIONS", "DELAY_ORIGINS", "ELIGIBILITY_GATES", "ERROR_SPIKES", 
            "Schedule", "Training", "check_seed", "check_time", "format_time",
            "to_jsonable"]
 
+#: Values of ``ModelParameters.activation``.
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+#: Values of ``ModelParameters.loss``.
 LOSSES = ("cross_entropy", "squared")
+#: Values of ``ModelParameters.kp_form``.
 KP_FORMS = ("transpose", "literal")
+#: Values of ``ModelParameters.eligibility``.
 ELIGIBILITY_GATES = ("pre", "hebbian")
+#: Values of ``ModelParameters.variant``.
 VARIANTS = ("rate", "spiking")
+#: Values of ``ModelParameters.neuron``.
 NEURONS = ("lif", "poisson")
+#: Values of ``ModelParameters.readout``.
 READOUTS = ("count", "rate")
+#: Values of ``ModelParameters.error_spikes``.
 ERROR_SPIKES = ("regular", "poisson")
 #: Activations a spike rate can follow (non-negative), per neuron model of the spiking variant.
 _ACTIVATIONS_OF_NEURON = {"poisson": ("relu", "sigmoid"), "lif": ("relu",)}
@@ -63,7 +71,7 @@ class ModelParameters:
         the optimum logit margin is ln((1 − α + α/K)/(α/K)) (4.5 at α = 0.1, K = 10).
         Ignored by the squared loss.
     w_max : float
-        Hard bound on every synaptic efficacy and bias, |W|, |V|, |b| ≤ w_max (default 10,
+        Hard bound on every synaptic efficacy and bias, ``|W|, |V|, |b| ≤ w_max`` (default 10,
         ten times the largest weight of any trained network in docs/results.md): applied once
         per sample period, it stops a runaway of W and V where synapses saturate
         (docs/model.md, "Stability"). A huge value (1e300) removes the bound.

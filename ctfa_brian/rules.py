@@ -54,6 +54,7 @@ class Rule:
     description: str = ""
 
 
+#: Every rule by name: ``sgd``, ``fa``, ``kp``, ``dfa``, ``direct-kp``.
 RULES = {
     r.name: r
     for r in (

@@ -9,7 +9,9 @@ from ctfa_brian.checks import check_number, check_seed, check_time, format_time
 
 __all__ = ["DELAY_ORIGINS", "EVALUATIONS", "Schedule", "Training"]
 
+#: Values of `Training.evaluate`.
 EVALUATIONS = ("curve", "final")
+#: Values of `Schedule.delay_origin`.
 DELAY_ORIGINS = ("auto", "output", "input")
 #: Below this ratio a "much smaller than" ordering is reported as a warning-worthy regime.
 _MIN_DT_RATIO = 5
@@ -29,7 +31,7 @@ class Schedule:
     Each sample occupies ``sample_time`` T: its first ``buffer_time`` is a raised-cosine
     cross-fade from the previous sample, after which the input is held. The output is read at
     the end of the sample, just before the next one begins. Input k is on [kT, (k+1)T), so a
-    label delay of |Δ| ≥ T leaves no overlap between an input and its own label (up to the
+    label delay of ``|Δ| ≥ T`` leaves no overlap between an input and its own label (up to the
     propagation lag of a few tau_prop). The label reaches the output
     error units ``delay`` later than its input (negative: early).
 

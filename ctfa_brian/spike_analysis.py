@@ -133,7 +133,7 @@ def overlap_correlation(pre, error_pos, error_neg=None, rate=200 * pq.Hz, bin_si
     ``cross_correlation_histogram``) of pre against positive minus negative error spikes,
     divided by r² · bin, estimates ∫ x(t) e(t + τ) dt. At τ = 0 it is ∫ x e dt, the integral
     that the heterosynaptic rule turns into a weight change (for a box input and error of
-    length T, Δ apart: (T − |Δ|)₊). Trials (lists of equal length) are averaged.
+    length T, Δ apart: ``(T − |Δ|)₊``). Trials (lists of equal length) are averaged.
 
     Parameters
     ----------

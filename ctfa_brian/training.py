@@ -23,12 +23,12 @@ import uuid
 import numpy as np
 from brian2 import get_device, prefs
 from brian2 import seed as brian_seed
-from brian2.utils.filelock import FileLock
 from brian2.utils.logger import get_logger
 
 from ctfa_brian import cuda, interrupts
 from ctfa_brian import device as devices
 from ctfa_brian.guard import BlowUpError
+from ctfa_brian.locks import project_lock
 from ctfa_brian.network import Recording, build_network
 from ctfa_brian.network.replicas import check_replicas
 from ctfa_brian.parameters import ModelParameters, Schedule, Training, check_seed
@@ -159,7 +159,7 @@ class Trainer:
             if self.standalone:
                 self._net.run(report=self.report)
                 os.makedirs(directory, exist_ok=True)
-                with FileLock(os.path.join(directory, "ctfa_build.lock")):
+                with project_lock(os.path.join(directory, "ctfa_build.lock")):
                     get_device().build(run=False, directory=directory)
                 self.directory = directory
         finally:

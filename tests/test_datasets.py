@@ -398,10 +398,11 @@ def test_dataset_is_frozen():
 
 
 def test_load_dataset_dispatch_and_unknown():
-    assert DATASETS == ("circles", "digits", "mnist7")
+    assert DATASETS == ("circles", "digits", "mnist7", "mnist1d", "yinyang")
     data = load_dataset("circles", n_outer=60, n_inner=20, seed=1)
     assert data.name == "circles" and len(data.y_train) + len(data.y_test) == 80
     assert load_dataset("digits").n_features == 64
     with pytest.raises(ValueError) as info:
         load_dataset("nope")
-    assert str(info.value) == "unknown dataset 'nope'; choose one of: circles, digits, mnist7"
+    assert str(info.value) == ("unknown dataset 'nope'; choose one of: circles, digits, "
+                               "mnist1d, mnist7, yinyang")

@@ -77,6 +77,7 @@ def _build_only(config):
 def main(args, argv):
     """Run ``ctfa run``; return the exit status."""
     from ctfa_brian import interrupts
+    from ctfa_brian.nwb_io import check_format
     from ctfa_brian.outdir import check_out, replacing
     from ctfa_brian.protocols import load_protocol_file, run_protocol
 
@@ -88,6 +89,7 @@ def main(args, argv):
     if args.retry_failed:
         overrides.append("retry_failed=1")
     try:
+        check_format(args.format)
         config = load_protocol_file(args.file, overrides, args.grid)
         check_cuda_options(args, config.parameters["device"])
         if "replicas" in config.parameters:
@@ -107,10 +109,12 @@ def main(args, argv):
     sharded = bool(config.parameters.get("shard"))
     try:
         if resuming or sharded:  # the cells are the results; table and summary are rewritten
-            results = run_protocol(config, out, argv=["ctfa", *argv])  # atomically
+            results = run_protocol(config, out, argv=["ctfa", *argv],  # atomically
+                                   neo_format=args.format)
         else:
             with replacing(out):
-                results = run_protocol(config, out, argv=["ctfa", *argv])
+                results = run_protocol(config, out, argv=["ctfa", *argv],
+                                       neo_format=args.format)
     except ShardFinished as done:
         print(f"protocol {config.name}: {done}")
         return EXIT_OK

@@ -158,9 +158,15 @@ def prepare(args):
 
     Returns ``(trainer, out, sources)``; nothing has been written.
     """
+    from ctfa_brian.nwb_io import check_format
     from ctfa_brian.outdir import check_out
     from ctfa_brian.training import Trainer
 
+    if args.format is not None:
+        if not args.record:
+            raise ValueError(f"--format {args.format} is the format of the recordings; add "
+                             "--record, or leave --format out")
+        check_format(args.format)
     if args.variant != "spiking":
         given = [option for option, value in (("--max-rate", args.max_rate),
                                               ("--tau-m", args.tau_m), ("--t-ref", args.t_ref),
@@ -193,12 +199,15 @@ def prepare(args):
     return trainer, out, sources
 
 
-def _save(out, trainer, result, manifest, status="ok", message=None):
-    """Write results, manifest, the learning curve and the recordings; return the paths.
+def _save(out, trainer, result, manifest, status="ok", message=None, neo_format="nix"):
+    """Write results, manifest, the learning curve and the recordings (``recordings.nix``,
+    ``.nwb`` or both, as ``neo_format``); return the paths.
 
     The recordings and the figure go first and results.json last, each through a temporary
     file, so that a results.json always describes files that are whole.
     """
+    from datetime import datetime
+
     from ctfa_brian import io, neo_io
 
     paths = {}
@@ -207,7 +216,9 @@ def _save(out, trainer, result, manifest, status="ok", message=None):
                                          trainer.training, recording=trainer.recording,
                                          dataset_name=trainer.dataset.name,
                                          device=trainer.device_name)
-        paths["recordings"] = neo_io.save_neo(block, out / f"recordings{neo_io.neo_suffix()}")
+        block.rec_datetime = datetime.fromisoformat(manifest["timestamp_utc"])  # the start
+        paths.update(neo_io.save_neo_formats(block, out / "recordings", "recordings",
+                                             neo_format))
     if result is not None and result.learning_curve:
         paths["plot"] = _plot(out / "learning_curve.png", result, status)
     return {**io.write_results(out, result, manifest, status=status, message=message), **paths}
@@ -240,6 +251,8 @@ def main(args, argv):
     extra = {"n_train": len(trainer.dataset.y_train), "n_test": len(trainer.dataset.y_test),
              "record": bool(args.record),
              "sources": {k: sources[k] for k in sorted(sources)}}
+    if args.format is not None:
+        extra["format"] = args.format
     manifest = io.make_manifest(trainer.model, trainer.schedule, trainer.training,
                                 trainer.dataset.name, trainer.device_name, extra=extra,
                                 argv=["ctfa", *argv])
@@ -257,7 +270,8 @@ def main(args, argv):
     except interrupts.Interrupted as err:
         result, status, message, code = err.partial, "interrupted", str(err), err.exit_code
     with replacing(out):
-        paths = _save(out, trainer, result, manifest, status=status, message=message)
+        paths = _save(out, trainer, result, manifest, status=status, message=message,
+                      neo_format=args.format or "nix")
     if status != "ok":
         print(f"ctfa: {message}", file=sys.stderr)
         print(f"partial results: {paths['results']}")

@@ -106,15 +106,14 @@ def run_networks(params, axis, values, per_dataset, out_dir, figure, **plot):
                                           [axis])]
                for label in networks}
     files = {"figure": plot_sweep(out_dir / figure, summary, axis, **plot)}
-    traces = _write_traces(out_dir, rows, firsts)
-    if traces is not None:
-        files["traces"] = traces
+    files.update(_write_traces(out_dir, rows, firsts))
     return grid_results(summary, rows, out_dir, **files)
 
 
 def _write_traces(out_dir, rows, firsts):
-    """One Segment per network (named by its label) from the kept cells' traces."""
-    from ctfa_brian.neo_io import load_neo, neo_suffix, save_neo
+    """One Segment per network (named by its label) from the kept cells' traces, written as
+    the run's format; return ``{"traces": path}`` (and ``traces_nwb``), ``{}`` without any."""
+    from ctfa_brian.neo_io import load_neo, save_neo_formats
 
     by_id = {r["cell_id"]: r for r in rows}
     block = None
@@ -128,7 +127,7 @@ def _write_traces(out_dir, rows, firsts):
             block = one
         else:
             block.segments.append(one.segments[0])
-    return None if block is None else save_neo(block, out_dir / f"traces{neo_suffix()}")
+    return {} if block is None else save_neo_formats(block, out_dir / "traces", "traces")
 
 
 def plot_sweep(path, summary, axis, xlabel, marks=(), title=""):

@@ -73,19 +73,20 @@ class Curve:
         return np.where(self._identical, 0.0, sem)
 
     def deviation(self, peak=None):
-        """Largest |mean − law| as a fraction of ``peak`` (default: the law's largest |value|)."""
+        """Largest ``|mean − law|`` as a fraction of ``peak`` (default: the law's largest
+        ``|value|``)."""
         peak = float(np.max(np.abs(self.law))) if peak is None else peak
         return float(np.max(np.abs(self.mean - self.law)) / peak)
 
     def deviation_sem(self):
-        """Largest |mean − law| in standard errors (None for a curve without spread)."""
+        """Largest ``|mean − law|`` in standard errors (None for a curve without spread)."""
         sem = self.sem
         diff = np.abs(self.mean - self.law)
         return float(np.max(diff[sem > 0] / sem[sem > 0])) if np.any(sem > 0) else None
 
     def agrees(self, tolerance, peak=None):
-        """Whether every |mean − law| ≤ tolerance · peak + `SEM_ALLOWANCE` · s.e.m., and the
-        worst excess in standard errors (``peak`` default: the law's largest |value|)."""
+        """Whether every ``|mean − law|`` ≤ tolerance · peak + `SEM_ALLOWANCE` · s.e.m., and the
+        worst excess in standard errors (``peak`` default: the law's largest ``|value|``)."""
         peak = float(np.max(np.abs(self.law))) if peak is None else peak
         sem = self.sem
         excess = np.abs(self.mean - self.law) - tolerance * peak

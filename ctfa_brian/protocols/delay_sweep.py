@@ -1,8 +1,8 @@
 """Accuracy over label delay Δ × sample time T (paper Figs. 5 and 6).
 
 Bacvanski, Ziyin & Poggio (arXiv 2510.18808, §5.1–5.2): with the label delayed by Δ, an input
-and its own error overlap for T − |Δ|, so learning is robust while |Δ| < T, fails where
-|Δ| ≳ T, and has a transition band in between. Layerwise routing adds a propagation lag of
+and its own error overlap for ``T − |Δ|``, so learning is robust while ``|Δ| < T``, fails where
+``|Δ| ≳ T``, and has a transition band in between. Layerwise routing adds a propagation lag of
 about τ_prop per hop each way, so deeper layerwise networks need a longer T.
 
 The default file (``protocols/delay_sweep.toml``) is Fig. 5: direct routing on digits, one
@@ -54,7 +54,7 @@ def plot_heatmaps(path, summary, grid, title=""):
     """Heatmaps of mean accuracy: Δ/T across, T down, one panel per other grid value.
 
     Each cell shows mean ± s.d. over the seeds that finished; grey: every seed blew up
-    (unstable learning); dotted lines mark |Δ| = T.
+    (unstable learning); dotted lines mark ``|Δ| = T``.
     """
     import matplotlib
     from matplotlib.figure import Figure

@@ -22,14 +22,16 @@ def run_timed(name, objects, duration, start):
 
 def save_outputs(results, out_dir, timings, rows, figure, block, neo="traces"):
     """Write ``rows`` to ``table.csv``, the figure (``figure(out_dir)`` returns its path) and
-    ``block`` to ``<neo>.nix``; put the paths under ``results["files"]`` and ``timings`` (with
-    ``write``, the time this took) under ``results["timings_s"]``; return ``results``."""
-    from ctfa_brian.neo_io import neo_suffix, save_neo
+    ``block`` to ``<neo>.nix`` (``.nwb`` or both, as the run's ``--format``:
+    `ctfa_brian.neo_io.save_neo_formats`); put the paths under ``results["files"]`` and
+    ``timings`` (with ``write``, the time this took) under ``results["timings_s"]``; return
+    ``results``."""
+    from ctfa_brian.neo_io import save_neo_formats
 
     out_dir = Path(out_dir)
     start = time.perf_counter()
     files = {"table": write_rows(rows, out_dir / "table.csv"), "figure": figure(out_dir),
-             neo: save_neo(block, out_dir / f"{neo}{neo_suffix()}")}
+             **save_neo_formats(block, out_dir / neo, neo)}
     results["files"] = {k: str(v) for k, v in files.items()}
     results["timings_s"] = {**timings, "write": time.perf_counter() - start}
     return results

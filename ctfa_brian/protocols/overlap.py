@@ -15,7 +15,7 @@ and this module reports **−ΔW** (positive where input and error coincide). Cu
 ``eq1``
     Eq. 1 as written, read once all activity is over (at ``t_read``). Exact law, with
     τ_dec: −ΔW = (τ_dec/τ_pot) e^{−(t_read − t₁)/τ_dec} (1 − e^{−L/τ_dec}) (`eq1_law`), which
-    is the flat triangle (T − |Δ|)₊/τ_pot (eq. 5, `triangle_law`) up to O(T/τ_dec).
+    is the flat triangle ``(T − |Δ|)₊/τ_pot`` (eq. 5, `triangle_law`) up to O(T/τ_dec).
 ``filtered``
     Potentiation low-pass filtered with τ_pot: τ_pot dP/dt = −P − x e — eq. 1 with
     τ_dec = τ_pot — read at the end of the input window, t = T. Since x = 0 outside [0, T),

@@ -366,7 +366,7 @@ def run(params, out_dir):
         laws, normalised window values at Yagishita's delays), ``checks``, ``passed``,
         ``files``, ``timings_s``.
     """
-    from ctfa_brian.neo_io import neo_suffix, results_to_neo, save_neo
+    from ctfa_brian.neo_io import results_to_neo, save_neo_formats
 
     out_dir = Path(out_dir)
     start = time.perf_counter()
@@ -392,9 +392,9 @@ def run(params, out_dir):
             segment.annotations.update(neuron=spiking_model.neuron,
                                        max_rate_hz=float(spiking_model.max_rate / Hz),
                                        tau_m_ms=float(spiking_model.tau_m / ms))
-    neo_path = save_neo(block, out_dir / f"recordings{neo_suffix()}")
+    neo_paths = save_neo_formats(block, out_dir / "recordings", "recordings")
     results["files"] = {"table": str(table), "figure": str(figure),
-                        "recordings": str(neo_path)}
+                        **{k: str(v) for k, v in neo_paths.items()}}
     results["timings_s"] = {**timings, "synapses": synapses - start,
                             "training": trained - synapses,
                             "write": time.perf_counter() - trained}

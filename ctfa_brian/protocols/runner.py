@@ -75,7 +75,7 @@ def protocol_manifest(config, argv=None):
             "device": config.parameters["device"], **provenance(argv)}
 
 
-def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
+def run_protocol(path_or_params, out_dir, overrides=(), argv=None, neo_format="nix"):
     """Validate a protocol run, then simulate it and write everything into ``out_dir``.
 
     Parameters
@@ -89,6 +89,10 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
         ``"key=value"`` overrides (not allowed with a `ProtocolConfig`).
     argv : list of str, optional
         The command line for the manifest (default: ``sys.argv``).
+    neo_format : {"nix", "nwb", "both"}
+        The format of the Neo files the protocol writes (``traces.nix``, ``traces.nwb`` or
+        both; see `ctfa_brian.nwb_io`); ``nwb`` and ``both`` need pynwb. Recorded in the
+        manifest as ``format``. A sweep's cells keep their traces as NIX.
 
     Returns
     -------
@@ -99,10 +103,14 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
     Raises
     ------
     ValueError
-        Invalid input (see `load_protocol_file`); nothing is written then.
+        Invalid input (see `load_protocol_file`), an unknown ``neo_format`` or ``nwb`` without
+        pynwb; nothing is written then.
     """
     from ctfa_brian import io
     from ctfa_brian.device import select
+    from ctfa_brian.nwb_io import check_format, output_format
+
+    check_format(neo_format, "neo_format")
 
     if isinstance(path_or_params, ProtocolConfig):
         if tuple(overrides):
@@ -127,7 +135,7 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
     if "replicas" in config.parameters:
         check_replicas_option(config.parameters["replicas"])
     module = get_protocol(config.name)
-    manifest = protocol_manifest(config, argv)
+    manifest = {**protocol_manifest(config, argv), "format": neo_format}
     previous_target = prefs.codegen.target
     if config.parameters["device"] in ("numpy", "cython", "runtime"):
         select(config.parameters["device"])
@@ -136,10 +144,11 @@ def run_protocol(path_or_params, out_dir, overrides=(), argv=None):
         io.write_json(out / "manifest.json", manifest)
     start = time.perf_counter()
     try:
-        if hasattr(module, "GRID"):
-            results = dict(module.run(dict(config.parameters), out, dict(config.grid)))
-        else:
-            results = dict(module.run(dict(config.parameters), out))
+        with output_format(neo_format):
+            if hasattr(module, "GRID"):
+                results = dict(module.run(dict(config.parameters), out, dict(config.grid)))
+            else:
+                results = dict(module.run(dict(config.parameters), out))
     finally:
         prefs.codegen.target = previous_target
     timings = dict(results.get("timings_s", {}))

@@ -84,7 +84,7 @@ class Window:
         return k if abs(d[k] - _s(delay)) < 5e-4 else None
 
     def deviation(self):
-        """Largest |simulation − law| over every curve, as a fraction of the gated peak."""
+        """Largest ``|simulation − law|`` over every curve, as a fraction of the gated peak."""
         peak = float(np.max(np.abs(self.gated[0].law)))
         return max(c.deviation(peak) for c in [*self.gated, self.ungated])
 

@@ -13,7 +13,7 @@ import numpy as np
 from brian2 import Network, NeuronGroup, StateMonitor, Synapses, TimedArray, ms, second
 
 from ctfa_brian.io import save_figure, write_rows
-from ctfa_brian.neo_io import neo_suffix, protocol_block, save_neo, trace_signal
+from ctfa_brian.neo_io import protocol_block, save_neo_formats, trace_signal
 from ctfa_brian.protocols.laws.overlap import triangle_law
 from ctfa_brian.protocols.spec import Parameter
 
@@ -93,6 +93,6 @@ def run(params, out_dir):
     w = trace_signal("w", result["w"][None, :], result["t"][0], 1 * ms,
                      delay_ms=float(result["delays"][0] / ms))
     block = protocol_block(NAME, params, "one synapse, the first delay: W", [w])
-    traces = save_neo(block, out_dir / f"traces{neo_suffix()}")
+    traces = save_neo_formats(block, out_dir / "traces", "traces")  # as ctfa run --format
     return {"max_deviation_of_peak": deviation, "passed": deviation <= params["tolerance"],
-            "files": {"table": table, "figure": figure, "traces": traces}}
+            "files": {"table": table, "figure": figure, **traces}}

@@ -40,7 +40,7 @@ def _overlap(delta, T):
 
 
 def triangle_law(delta, T):
-    """Return the flat-kernel overlap (T − |Δ|)₊ (the paper's eq. 5).
+    """Return the flat-kernel overlap ``(T − |Δ|)₊`` (the paper's eq. 5).
 
     Parameters
     ----------
@@ -52,7 +52,7 @@ def triangle_law(delta, T):
     Returns
     -------
     Quantity
-        (T − |Δ|)₊ in seconds; −ΔW of eq. 1 with τ_dec = ∞ is this divided by τ_pot.
+        ``(T − |Δ|)₊`` in seconds; −ΔW of eq. 1 with τ_dec = ∞ is this divided by τ_pot.
     """
     return np.maximum(float(_seconds(T)) - np.abs(_seconds(delta)), 0.0) * second
 
@@ -62,7 +62,7 @@ def eq1_law(delta, T, tau_dec=None, t_read=None):
 
     With W(0) = 0 and dW/dt = −W/τ_dec − x e/τ_pot, −W(t_read) τ_pot is
     τ_dec e^{−(t_read − t₁)/τ_dec} (1 − e^{−L/τ_dec}) with t₁ = min(T, Δ + T) and
-    L = (T − |Δ|)₊ — eq. 4 with τ_dec in place of τ_pot and t_read in place of T.
+    L = ``(T − |Δ|)₊`` — eq. 4 with τ_dec in place of τ_pot and t_read in place of T.
 
     Parameters
     ----------
@@ -90,7 +90,7 @@ def eq4_law(delta, T, tau_pot):
     """Return the paper's eq. 4: τ_pot e^{−(T − t₁)/τ_pot} (1 − e^{−L/τ_pot}).
 
     This is ∫₀ᵀ x(t) e(t) k(t) dt with the kernel k(t) = e^{−(T − t)/τ_pot}, t₀ = max(0, Δ),
-    t₁ = min(T, Δ + T), L = (T − |Δ|)₊ (zero without overlap).
+    t₁ = min(T, Δ + T), L = ``(T − |Δ|)₊`` (zero without overlap).
 
     Parameters
     ----------
