@@ -111,6 +111,9 @@ def place(tmp_path_factory):
     block.segments.append(segment)
     real = save_neo(block, base / "real.nix")
     (files / "truncated.nix").write_bytes(real.read_bytes()[:1024])
+    (files / "empty.nwb").write_bytes(b"")
+    real_nwb = save_neo(block, base / "real.nwb")
+    (files / "truncated.nwb").write_bytes(real_nwb.read_bytes()[:1024])
     return base
 
 
