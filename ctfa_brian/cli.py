@@ -116,6 +116,7 @@ def build_parser():
         LOSSES,
         NEURONS,
         READOUTS,
+        ROUTINGS,
         VARIANTS,
         ModelParameters,
         Schedule,
@@ -170,6 +171,25 @@ def build_parser():
                           "%(default)s)")
     net.add_argument("--noise", type=_finite, default=model.noise, metavar="X",
                      help="integration noise amplitude, dimensionless (default: %(default)s)")
+
+    td = train.add_argument_group(
+        "temporal-difference source", "--routing td: each neuron learns from the plus − minus "
+        "difference of its own (apical) activity in a theta cycle (docs/td_network.md)")
+    td.add_argument("--routing", choices=ROUTINGS, default=None,
+                    help="td: O'Reilly's plus − minus scheme in place of error units (rules "
+                         "sgd, fa, kp; default: the rule's error units)")
+    td.add_argument("--tau-fast", type=_time, metavar="TIME",
+                    help=f"fast trace (default: {_show(model.tau_fast)})")
+    td.add_argument("--tau-slow", type=_time, metavar="TIME",
+                    help=f"slow trace (default: {_show(model.tau_slow)})")
+    td.add_argument("--plus-time", type=_time, metavar="TIME",
+                    help=f"plus phase at the end of each sample (default: "
+                         f"{_show(model.plus_time)})")
+    td.add_argument("--gate-time", type=_time, metavar="TIME",
+                    help=f"theta gate at the end of each sample (default: "
+                         f"{_show(model.gate_time)})")
+    td.add_argument("--nudge", type=_finite, default=model.nudge, metavar="X",
+                    help="strength of the outcome in the plus phase (default: %(default)s)")
 
     spiking = train.add_argument_group(
         "spiking variant", "the same rules with spiking neurons, spike traces and signed "

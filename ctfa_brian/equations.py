@@ -130,13 +130,14 @@ def output_layer(loss, activation="linear", noise=False):
     )
 
 
-def target_blend(buffer):
-    """Code that writes the target delayed by ``delay`` (same cross-fade as the input)."""
+def target_blend(buffer, gate="learn = stim_learn(t)"):
+    """Code that writes the plasticity gate (``gate``) and the target delayed by ``delay``
+    (same cross-fade as the input)."""
     fade = (
         " + (stim_y(t - delay - period, i) - stim_y(t - delay, i)) * 0.5*(1 + cos(pi*clip("
         "(t - delay - period*floor((t - delay)/period + 0.5*dt/period))/buffer_time, 0, 1)))"
     )
-    return "learn = stim_learn(t)\ny = stim_y(t - delay, i)" + (fade if buffer else "")
+    return f"{gate}\ny = stim_y(t - delay, i)" + (fade if buffer else "")
 
 
 #: Softmax normaliser: a one-unit group that sums exp(z − shift) over the outputs (the output
@@ -171,10 +172,13 @@ E : 1
 """)
 
 #: What writes the trace: the presynaptic rate, or (``hebbian``) the presynaptic rate times
-#: the postsynaptic rate of change, τ_prop dz_post/dt = σ(a_post) − z_post.
+#: the postsynaptic rate of change, τ_prop dz_post/dt = σ(a_post) − z_post, or (``pre_post``,
+#: single-synapse protocols whose postsynaptic activity is imposed, e.g. Yagishita's pairing)
+#: the presynaptic rate times the postsynaptic activity ``y_post``.
 ELIGIBILITY_DRIVES = {
     "pre": "z_pre",
     "hebbian": "z_pre*(sigma_in_post - z_post)",
+    "pre_post": "z_pre*y_post",
 }
 
 

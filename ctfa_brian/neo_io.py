@@ -61,7 +61,8 @@ def protocol_annotations(params, seconds=_SLOW_TIMES, **extra):
 
     Times whose key starts with one of ``seconds`` in seconds (``tau_pot_s``), other times in
     milliseconds (``dt_ms``), lists of times in milliseconds (``delays_ms``), lists of numbers
-    as floats, ``None`` left out; ``extra`` (e.g. ``protocol=NAME``) first.
+    as floats, lists of strings as such, ``None`` left out; ``extra`` (e.g.
+    ``protocol=NAME``) first.
     """
     import ctfa_brian
 
@@ -72,6 +73,8 @@ def protocol_annotations(params, seconds=_SLOW_TIMES, **extra):
             out[f"{key}_{suffix}"] = float(value / unit)
         elif isinstance(value, tuple) and value and isinstance(value[0], Quantity):
             out[f"{key}_ms"] = [float(v / ms) for v in value]
+        elif isinstance(value, tuple) and value and isinstance(value[0], str):
+            out[key] = [str(v) for v in value]
         elif isinstance(value, tuple):
             out[key] = [float(v) for v in value]
         elif value is not None:

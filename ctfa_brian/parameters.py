@@ -17,8 +17,8 @@ from ctfa_brian.checks import check_number, check_seed, check_time, format_time,
 from ctfa_brian.schedule import DELAY_ORIGINS, EVALUATIONS, Schedule, Training
 
 __all__ = ["ACTIVATIONS", "DELAY_ORIGINS", "ELIGIBILITY_GATES", "ERROR_SPIKES", "EVALUATIONS",
-           "KP_FORMS", "LOSSES", "NEURONS", "READOUTS", "VARIANTS", "ModelParameters",
-           "Schedule", "Training", "check_seed", "check_time", "format_time",
+           "KP_FORMS", "LOSSES", "NEURONS", "READOUTS", "ROUTINGS", "TD_RULES", "VARIANTS",
+           "ModelParameters", "Schedule", "Training", "check_seed", "check_time", "format_time",
            "to_jsonable"]
 
 #: Values of ``ModelParameters.activation``.
@@ -29,6 +29,10 @@ LOSSES = ("cross_entropy", "squared")
 KP_FORMS = ("transpose", "literal")
 #: Values of ``ModelParameters.eligibility``.
 ELIGIBILITY_GATES = ("pre", "hebbian")
+#: Values of ``ModelParameters.routing`` besides None (the rule's own error source).
+ROUTINGS = ("td",)
+#: Rules that ``routing="td"`` takes (its outcome reaches each hidden layer from the one above).
+TD_RULES = ("sgd", "fa", "kp")
 #: Values of ``ModelParameters.variant``.
 VARIANTS = ("rate", "spiking")
 #: Values of ``ModelParameters.neuron``.
@@ -94,6 +98,22 @@ class ModelParameters:
     eligibility : str
         What writes the trace: ``pre`` (presynaptic rate, default) or ``hebbian`` (presynaptic
         rate × postsynaptic rate of change, τ_prop dz_post/dt).
+    routing : str or None
+        ``None`` (default): the error source of the rule (error units, layerwise or direct).
+        ``td``: the temporal-difference source, O'Reilly's plus − minus scheme
+        (`ctfa_brian.td_equations`): each sample period is a theta cycle whose last
+        ``plus_time`` is the plus phase (the outcome nudges the output by ``nudge``·∂L/∂z and
+        reaches the hidden layers through V), and each neuron learns from the fast − slow
+        difference of its own activity (``tau_fast``, ``tau_slow``) in the last ``gate_time``
+        of the cycle. Rate variant, rules ``sgd``, ``fa`` and ``kp``, without ``tau_elig``.
+    tau_fast, tau_slow : Quantity
+        The two traces of ``routing="td"`` (defaults 5 ms and 30 ms; τ_fast < τ_slow).
+    plus_time, gate_time : Quantity
+        ``routing="td"``: the plus phase and the theta gate at the end of every sample period
+        (defaults 50 ms and 50 ms: the gate spans the plus phase; gate_time ≤ plus_time <
+        sample_time − buffer_time).
+    nudge : float
+        ``routing="td"``: the strength of the outcome in the plus phase (default 1; > 0).
     variant : str
         ``rate`` (default; the paper's model) or ``spiking``: the same rules with spiking
         neurons, spike traces in place of rates and signed error spikes
@@ -137,6 +157,12 @@ class ModelParameters:
     v_init: float = None
     tau_elig: Quantity = None
     eligibility: str = "pre"
+    routing: str = None
+    tau_fast: Quantity = field(default_factory=lambda: 5 * ms)
+    tau_slow: Quantity = field(default_factory=lambda: 30 * ms)
+    plus_time: Quantity = field(default_factory=lambda: 50 * ms)
+    gate_time: Quantity = field(default_factory=lambda: 50 * ms)
+    nudge: float = 1.0
     variant: str = "rate"
     neuron: str = "lif"
     max_rate: Quantity = field(default_factory=lambda: 200 * Hz)
@@ -161,6 +187,7 @@ class ModelParameters:
                               ("error_spikes", ERROR_SPIKES)):
             _choice(name, getattr(self, name), choices)
         self._validate_spiking()
+        self._validate_routing()
         if self.tau_elig is not None:
             check_time("tau_elig", self.tau_elig)
         for h in self.hidden:
@@ -179,6 +206,27 @@ class ModelParameters:
                 raise ValueError(
                     f"time constants out of order: {fast} = {getattr(self, fast)} must be much "
                     f"smaller than {slow} = {getattr(self, slow)} (tau_prop ≪ tau_pot ≪ tau_dec)")
+
+    def _validate_routing(self):
+        if self.routing is None:
+            return
+        _choice("routing", self.routing, ROUTINGS)
+        for name in ("tau_fast", "tau_slow", "plus_time", "gate_time"):
+            check_time(name, getattr(self, name))
+        check_number("nudge", self.nudge, lambda v: 0 < v < float("inf"), "a finite number > 0")
+        if not self.tau_fast < self.tau_slow:
+            raise ValueError(f"tau_fast = {format_time(self.tau_fast)} must be shorter than "
+                             f"tau_slow = {format_time(self.tau_slow)} (routing = 'td')")
+        if not self.gate_time <= self.plus_time:
+            raise ValueError(f"gate_time = {format_time(self.gate_time)} must be ≤ plus_time = "
+                             f"{format_time(self.plus_time)}: the gate closes the plus phase")
+        for name, bad, why in (("variant", self.variant != "rate", "the rate variant"),
+                               ("rule", self.rule not in TD_RULES,
+                                f"a layerwise rule ({', '.join(TD_RULES)})"),
+                               ("tau_elig", self.tau_elig is not None, "no eligibility gate")):
+            if bad:
+                raise ValueError(f"routing = 'td' is not allowed with {name} = "
+                                 f"{getattr(self, name)!r}; it needs {why}")
 
     def _validate_spiking(self):
         if not isinstance(self.max_rate, Quantity) or not have_same_dimensions(self.max_rate, Hz):
@@ -209,6 +257,9 @@ class ModelParameters:
                 "label_smoothing", "w_max")}
         if self.tau_elig is not None:
             out["tau_elig"] = self.tau_elig
+        if self.routing == "td":
+            out.update({name: getattr(self, name) for name in
+                        ("tau_fast", "tau_slow", "plus_time", "gate_time", "nudge")})
         if self.variant == "spiking":
             out["max_rate"] = self.max_rate
             if self.neuron == "lif":

@@ -117,6 +117,8 @@ class Schedule:
                 f"dt = {self.dt} is too coarse for tau_prop = {model.tau_prop}: the Euler "
                 f"integration needs dt ≤ tau_prop/2 (= {model.tau_prop / 2})"
             )
+        if model.routing == "td":
+            self._check_td(model)
         if model.variant != "spiking":
             return
         if float(model.max_rate * self.dt) > _MAX_SPIKE_PROBABILITY:
@@ -138,6 +140,24 @@ class Schedule:
         if abs(steps - round(steps)) > 1e-6:
             raise ValueError(f"readout_window = {window} is not a whole number of steps of "
                              f"dt = {self.dt}; choose a multiple of dt")
+
+    def _check_td(self, model):
+        """The plus phase and the gate of ``routing="td"``: whole steps, inside the sample
+        and after its cross-fade."""
+        if not self.dt <= model.tau_fast * _MAX_DT_OVER_TAU_PROP * (1 + 1e-9):
+            raise ValueError(f"dt = {format_time(self.dt)} is too coarse for tau_fast = "
+                             f"{format_time(model.tau_fast)}: routing = 'td' needs dt ≤ "
+                             "tau_fast/2")
+        for name in ("plus_time", "gate_time"):
+            steps = float(getattr(model, name) / self.dt)
+            if abs(steps - round(steps)) > 1e-6:
+                raise ValueError(f"{name} = {format_time(getattr(model, name))} is not a whole "
+                                 f"number of steps of dt = {format_time(self.dt)}")
+        if not model.plus_time < self.sample_time - self.buffer_time:
+            raise ValueError(f"plus_time = {format_time(model.plus_time)} is not allowed with "
+                             f"sample_time = {format_time(self.sample_time)}: the minus phase "
+                             "(the sample before the plus phase) must last longer than the "
+                             f"cross-fade buffer_time = {format_time(self.buffer_time)}")
 
     def readout_window_for(self, model):
         """The spiking readout window: ``model.readout_window`` or half the sample time

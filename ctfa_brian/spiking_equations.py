@@ -242,8 +242,9 @@ _DECAY_W = "w = w*exp(-(tp_post - tp_last)/tau_dec_w_post)\ntp_last = tp_post\n"
 _DELIVER = "I_post += {sign}w/(max_rate_pre*tau_prop_post)\n"
 _LEARN_PRE = "w = w {op} learn_post*eps_post/(max_rate_pre*tau_pot_w_post)\n"
 _ELIG_NOW = "exp(-(t - t_elig)/tau_elig_post)"
-#: What a presynaptic spike writes into the trace E (times 1/(r_max τ_elig)).
-_ELIG_DRIVE = {"pre": "1.0", "hebbian": "(sigma_in_post - z_post)"}
+#: What a presynaptic spike writes into the trace E (times 1/(r_max τ_elig)); ``pre_post``:
+#: the postsynaptic activity ``y_post`` a single-synapse protocol imposes (rate form as above).
+_ELIG_DRIVE = {"pre": "1.0", "hebbian": "(sigma_in_post - z_post)", "pre_post": "y_post"}
 
 
 def forward_pathways(gated=False, eligibility="pre", signed_input=False, tied=False):
@@ -254,7 +255,8 @@ def forward_pathways(gated=False, eligibility="pre", signed_input=False, tied=Fa
     gated : bool
         Eligibility-gated: presynaptic spikes write E, postsynaptic error spikes consolidate it.
     eligibility : str
-        ``pre`` or ``hebbian``: what a presynaptic spike writes into E.
+        ``pre``, ``hebbian`` or ``pre_post`` (the postsynaptic activity ``y_post``): what a
+        presynaptic spike writes into E.
     signed_input : bool
         The presynaptic group is a signed input with a ``neg`` event (counted with a minus
         sign in the drive and in the update).

@@ -274,7 +274,7 @@ def test_ctfa_run_with_data_end_to_end(tmp_path, capsys):
     with open(out / "table.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert {"delay_s", "variant", "dw", "dw_normalised"} <= set(rows[0])
-    assert len(rows) == 2 * len(DELAYS)
+    assert len(rows) == 2 * len(DELAYS) + 3 * 2  # gated, ungated; 3 controls at +0.6, +1 s
     gated = {float(r["delay_s"]): float(r["dw_normalised"]) for r in rows
              if r["variant"] == "gated"}
     assert max(gated.values()) == pytest.approx(1.0)

@@ -25,6 +25,10 @@ TIME_OPTIONS = {
     "--tau-m": ("model", "tau_m"),
     "--t-ref": ("model", "t_ref"),
     "--readout-window": ("model", "readout_window"),
+    "--tau-fast": ("model", "tau_fast"),
+    "--tau-slow": ("model", "tau_slow"),
+    "--plus-time": ("model", "plus_time"),
+    "--gate-time": ("model", "gate_time"),
 }
 
 #: The parameter names of the library, as the ``ctfa train`` options that set them.
@@ -34,7 +38,7 @@ OPTION_NAMES = {
     "n_train": "--n-train", "n_test": "--n-test", "evals_per_epoch": "--evals-per-epoch",
     "epochs": "--epochs", "max_rate": "--max-rate", "hidden": "--hidden", "seed": "--seed",
     "kp_form": "--kp-form", "eligibility": "--eligibility", "delay_origin": "--delay-origin",
-    "w_max": "--w-max", "anneal_to": "--anneal-to",
+    "w_max": "--w-max", "anneal_to": "--anneal-to", "routing": "--routing", "nudge": "--nudge",
 }
 _NAMES = re.compile(r"(?<![\w\-·])(" + "|".join(sorted(OPTION_NAMES, key=len, reverse=True))
                     + r")(?=\s*=)")

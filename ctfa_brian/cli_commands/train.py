@@ -95,8 +95,10 @@ def _parameters(args):
         from ctfa_brian.presets import auto_dt
         from ctfa_brian.schedule import Schedule as _defaults
 
-        schedule_kw["dt"] = auto_dt(args.dataset, model_kw.get("tau_prop",
-                                                             ModelParameters().tau_prop),
+        fastest = model_kw.get("tau_prop", ModelParameters().tau_prop)
+        if args.routing == "td":  # its fast trace needs dt ≤ tau_fast/2 as well
+            fastest = min(fastest, model_kw.get("tau_fast", ModelParameters().tau_fast))
+        schedule_kw["dt"] = auto_dt(args.dataset, fastest,
                                     schedule_kw.get("sample_time", _defaults().sample_time),
                                     schedule_kw.get("buffer_time", _defaults().buffer_time))
     model = ModelParameters(rule=args.rule, activation=args.activation, loss=args.loss,
@@ -104,7 +106,8 @@ def _parameters(args):
                             label_smoothing=args.label_smoothing, w_max=args.w_max,
                             eligibility=args.eligibility, variant=args.variant,
                             neuron=args.neuron, readout=args.readout,
-                            error_spikes=args.error_spikes, **model_kw)
+                            error_spikes=args.error_spikes, routing=args.routing,
+                            nudge=args.nudge, **model_kw)
     schedule = Schedule(delay_origin=args.delay_origin, **schedule_kw)
     schedule.check_against(model)
     training = Training(evals_per_epoch=args.evals_per_epoch, seed=args.seed,

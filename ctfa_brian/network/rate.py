@@ -103,6 +103,8 @@ class CTFANetwork:
     variant = "rate"
     #: The summed variable of the softmax normaliser.
     _softmax_sum = eq.SOFTMAX_SUM
+    #: Per-step code of the plasticity gate of every layer.
+    _gate_code = "learn = stim_learn(t)"
 
     def __init__(self, sizes, model, schedule, presentation, seed=0, recording=None,
                  guard=None, replicas=1, per_replica=()):
@@ -149,10 +151,10 @@ class CTFANetwork:
                 setattr(group, key, value)
             self.layers.append(group)
         self.output = self.layers[-1]
-        self.output.run_regularly(eq.target_blend(buffered), when="start", name="target_blend")
+        self.output.run_regularly(eq.target_blend(buffered, self._gate_code), when="start",
+                                  name="target_blend")
         for group in self.layers[:-1]:
-            group.run_regularly("learn = stim_learn(t)", when="start",
-                                name=f"{group.name}_gate")
+            group.run_regularly(self._gate_code, when="start", name=f"{group.name}_gate")
         # --- synapses ------------------------------------------------------------------
         ws, vs = initial_weights(self.sizes, model.rule, seed, model.v_init)
         self.forward, self.feedback = [], []

@@ -14,7 +14,7 @@ from brian2 import ms, second
 
 from ctfa_brian.io import save_figure
 from ctfa_brian.parameters import format_time
-from ctfa_brian.protocols._spiking_synapse import overlap_spiking, window_spiking
+from ctfa_brian.protocols._spiking_synapse import SpikingCurves, overlap_spiking, window_spiking
 from ctfa_brian.protocols.curve import SEM_ALLOWANCE
 from ctfa_brian.protocols.outputs import save_outputs
 
@@ -198,8 +198,9 @@ def _window_summary(result, params):
     }
 
 
-def _window_figure(result, params):
-    """ΔW(d) of every spiking curve, trial mean ± s.e.m. on its law, Yagishita's delays."""
+def _window_figure(result, params, controls=None):
+    """ΔW(d) of every spiking curve, trial mean ± s.e.m. on its law, Yagishita's delays; the
+    controls' bars beside it."""
     from matplotlib.figure import Figure
 
     from ctfa_brian.protocols.laws.window import (
@@ -207,11 +208,16 @@ def _window_figure(result, params):
         YAGISHITA_SIGNIFICANT,
         YAGISHITA_WINDOW,
     )
+    from ctfa_brian.protocols.window_controls import plot_controls
 
     d = np.asarray(result.delays / second)
     peak = float(np.max(result.curves["gated"].law))
-    fig = Figure(figsize=(7, 4.2), layout="constrained")
-    ax = fig.subplots()
+    fig = Figure(figsize=(11 if controls else 7, 4.2), layout="constrained")
+    if controls:
+        ax, ax_ctrl = fig.subplots(1, 2, width_ratios=[1.6, 1])
+        plot_controls(ax_ctrl, controls)
+    else:
+        ax = fig.subplots()
     ax.axvspan(*YAGISHITA_WINDOW, color="C2", alpha=0.1, label="Yagishita window")
     for k, (name, c) in enumerate(result.curves.items()):
         label = name if c.tau_elig is None else f"gated, τ_elig = {format_time(c.tau_elig)}"
@@ -231,15 +237,40 @@ def _window_figure(result, params):
     return fig
 
 
+def _window_controls(result, params, delays):
+    """Yagishita's controls in their own run: ``(entry or None, checks, timings, rows)``."""
+    from ctfa_brian.protocols.curve import Curve
+    from ctfa_brian.protocols.window_controls import (
+        control_indices,
+        controls_of,
+        controls_spiking,
+        summarise,
+    )
+
+    if not controls_of(params):
+        return None, {}, {}, []
+    g = result.curves["gated"]
+    ks = control_indices(delays, g.law)
+    curves, timings = controls_spiking(params, delays, ks)
+    entry, checks = summarise(params, delays[ks], Curve(g.trials[ks], g.law[ks]), curves)
+    rows = _table(SpikingCurves(delays[ks], curves), "delay_s", lambda d: float(d / second), "dW")
+    return entry, checks, timings, rows
+
+
 def run_window(params, out_dir, delays, taus):
     """The eligibility-window protocol's spiking variant: simulate, check, write."""
     result = window_spiking(params, delays, taus)
     results = _window_summary(result, params)
+    controls, checks, timings, control_rows = _window_controls(result, params, delays)
+    results["checks"].update(checks)
+    results["passed"] = all(results["checks"].values())
+    results["controls"] = controls
     rows = _table(result, "delay_s", lambda d: float(d / second), "dW")
+    rows += control_rows
     from ctfa_brian.protocols.laws.window import WINDOW_SECONDS
 
-    fig = _window_figure(result, params)
-    return save_outputs(results, out_dir, result.timings, rows,
+    fig = _window_figure(result, params, controls)
+    return save_outputs(results, out_dir, {**result.timings, **timings}, rows,
                         lambda out: save_figure(fig, out / "eligibility_window.png"),
                         spikes_block(result, params, "eligibility_window", WINDOW_SECONDS),
                         neo="spikes")

@@ -25,7 +25,7 @@ from ctfa_brian import spiking_equations as seq
 from ctfa_brian.protocols.curve import Curve
 from ctfa_brian.protocols.outputs import run_timed
 
-__all__ = ["POST_CELL", "SpikingCurves", "filtered", "overlap_spiking",
+__all__ = ["POST_CELL", "SpikingCurves", "dopamine_level", "filtered", "overlap_spiking",
            "spike_circuit", "spike_times", "window_spiking"]
 
 #: What the spiking forward synapse reads from its postsynaptic cell, plus the error drive
@@ -54,7 +54,7 @@ _NO_DECAY = 1e12 * second
 
 
 def spike_circuit(name, n, drive, error, namespace, dt, max_rate, tau_prop, gated=False,
-                  extra_post="", monitor=True):
+                  extra_post="", monitor=True, extra_pre="", eligibility="pre"):
     """``n`` independent spiking synapses: (pre, post, synapses, monitors).
 
     Parameters
@@ -71,9 +71,15 @@ def spike_circuit(name, n, drive, error, namespace, dt, max_rate, tau_prop, gate
     gated : bool
         The eligibility-gated synapse (``tau_elig`` of the post cell sets its trace).
     extra_post : str
-        More equations of the postsynaptic cell (e.g. a dopamine trace the error follows).
+        More equations of the postsynaptic cell (e.g. a dopamine trace the error follows, or
+        the postsynaptic activity ``y`` the ``pre_post`` trace reads).
     monitor : bool
         Record the spikes (presynaptic and both error events).
+    extra_pre : str
+        More equations of the presynaptic cell (e.g. a flag in ``drive``).
+    eligibility : str
+        What a presynaptic spike writes into E of a gated synapse
+        (`ctfa_brian.spiking_equations.forward_pathways`).
 
     Returns
     -------
@@ -81,15 +87,16 @@ def spike_circuit(name, n, drive, error, namespace, dt, max_rate, tau_prop, gate
         ``(pre, post, syn, {"pre": SpikeMonitor, "err_pos": EventMonitor,
         "err_neg": EventMonitor})`` (an empty dict without ``monitor``).
     """
-    pre = NeuronGroup(n, PRE_CELL.format(drive=drive), threshold="rand() < max_rate*x*dt",
-                      namespace=namespace, dt=dt, name=f"{name}_pre")
+    pre = NeuronGroup(n, PRE_CELL.format(drive=drive) + extra_pre,
+                      threshold="rand() < max_rate*x*dt", namespace=namespace, dt=dt,
+                      name=f"{name}_pre")
     _, events, on_event = seq.error_events("poisson")
     events = {k: v.replace("drive", "err") for k, v in events.items()}
     post = NeuronGroup(n, POST_CELL.format(error=error) + extra_post, events=events,
                        method="euler", namespace=namespace, dt=dt, name=f"{name}_post")
     for event, code in on_event.items():  # in eps before the synapses read it (as the
         post.run_on_event(event, code, when="before_synapses")  # Euler step of the rate trace)
-    on_pre, on_post, on_event = seq.forward_pathways(gated=gated)
+    on_pre, on_post, on_event = seq.forward_pathways(gated=gated, eligibility=eligibility)
     syn = Synapses(pre, post, seq.GATED_FORWARD_SYNAPSE if gated else seq.FORWARD_SYNAPSE,
                    on_pre=on_pre, on_post=on_post or None, on_event=on_event,
                    namespace=namespace, dt=dt, name=f"{name}_W")
@@ -126,6 +133,17 @@ def filtered(signal, dt, tau):
         out[i] = y
     return out
 
+
+def dopamine_level(u, dt, tau_d):
+    """The burst ``u`` (steps × delays) through the dopamine trace τ_d exactly as the rate
+    protocol advances it (u held over each step; τ_d = 0: D = u)."""
+    D = np.zeros_like(u)
+    decay = float(np.exp(-dt / tau_d)) if float(tau_d) > 0 else 0.0
+    level = np.zeros(u.shape[1])
+    for i in range(len(u)):
+        level = u[i] + (level - u[i]) * decay
+        D[i] = level
+    return D
 
 
 @dataclass
@@ -267,17 +285,14 @@ def window_spiking(params, delays, taus):
     tau_d = params["tau_dopamine"]
     # D exactly as the rate protocol advances it (held over a step), then the spike trace's
     # expected value through τ_prop (forward Euler, as the trace is integrated)
-    D = np.zeros_like(u)
-    decay = float(np.exp(-dt / tau_d)) if float(tau_d) > 0 else 0.0
-    level = np.zeros(n_d)
-    for i in range(n_total):
-        level = u[i] + (level - u[i]) * decay
-        D[i] = level
+    D = dopamine_level(u, dt, tau_d)
     rate = params["max_rate_hz"] * Hz
     tau_prop = params["spike_tau_prop"]
     tau_pot = params["tau_pot"]
     namespace = {"t_on": on * dt, "pairing": P, "stim_D": TimedArray(D, dt=dt)}
     drive = "int(t >= t_on - 0.5*dt)*int(t < t_on + pairing - 0.5*dt)"
+    # Hebbian: a presynaptic spike writes E by the postsynaptic activity y (the pairing's)
+    writes = "pre_post" if params.get("eligibility", "pre") == "hebbian" else "pre"
     brian_seed(params["seed"])
     start = time.perf_counter()
     names = [("ungated", False, None)] + [
@@ -287,8 +302,8 @@ def window_spiking(params, delays, taus):
         recorded = name in ("ungated", "gated")  # the τ_elig checks: weights only
         pre, post, syn, mons = spike_circuit(
             f"ews_{name}", n_d * n_tr, drive, "-stim_D(t, burst)", namespace, dt, rate,
-            tau_prop, gated=gated, extra_post="burst : integer (constant)\n",
-            monitor=recorded)
+            tau_prop, gated=gated, extra_post=f"burst : integer (constant)\ny = {drive} : 1\n",
+            monitor=recorded, eligibility=writes if gated else "pre")
         post.burst = np.repeat(np.arange(n_d), n_tr)
         post.tau_pot_w = tau_pot
         post.tau_elig = tau if tau is not None else 1 * second

@@ -50,7 +50,8 @@ def protocol_path(name_or_path):
 #: Every protocol, by the name a file gives (``protocol = "overlap"``), and its module.
 PROTOCOLS = {name: f"ctfa_brian.protocols.{name}" for name in (
     "baselines", "delay_sweep", "depth", "eligibility_window", "frequency_transition", "noise",
-    "overlap", "paper_tables", "rate_vs_spiking", "tau_elig_sweep", "tau_pot_sweep")}
+    "overlap", "paper_tables", "rate_vs_spiking", "tau_elig_sweep", "tau_pot_sweep",
+    "theta_gate_sweep")}
 
 #: Top-level keys of a protocol file.
 _FILE_KEYS = ("protocol", "parameters", "grid")

@@ -71,6 +71,15 @@ from ctfa_brian.protocols.spec import (
     check_whole_steps,
     spiking_parameters,
 )
+from ctfa_brian.protocols.window_controls import (
+    CONDITIONS,
+    check_conditions,
+    control_indices,
+    control_law,
+    control_rows,
+    controls_of,
+    gate,
+)
 from ctfa_brian.protocols.window_report import (
     NAME,
     Window,
@@ -111,6 +120,13 @@ PARAMETERS = {
     "tau_elig_checks": Parameter("times", (0.3 * second, 1 * second, 3 * second),
                                  "gated curves also simulated (same run) and fitted back: the "
                                  "fit's self-check", gt=0 * ms),
+    "eligibility": Parameter("str", "hebbian", "what writes the trace: hebbian (x·y, the "
+                             "pairing's presynaptic x times its postsynaptic activity y, as "
+                             "Yagishita's pairing needed both) or pre (x alone)",
+                             choices=("hebbian", "pre")),
+    "conditions": Parameter("strs", tuple(CONDITIONS), "paired (the window) and Yagishita's "
+                            "controls, each checked ≤ 5 % of paired at +0.6 s and +1 s",
+                            choices=tuple(CONDITIONS)),
     "data": Parameter("str", "", "CSV of measured ΔW(d) to fit τ_elig to (columns delay_s,dw "
                       "or delay_ms,dw); empty: none"),
     "dt": Parameter("time", 1 * ms, "integration step (≤ pulse_width, ≤ τ_d/10; P and "
@@ -201,6 +217,7 @@ def check(params):
                              "(variant = 'rate'); the spiking variant has no fit")
     if params["data"]:
         read_data(params["data"])
+    check_conditions(params["conditions"])
     return params
 
 
@@ -216,7 +233,10 @@ def _tau_list(params):
 
 def _modulator_equations(tau_d):
     drive = "D = u : 1\n" if float(tau_d) == 0 else "D : 1\n"
-    return ("u = stim_u(t, burst) : 1\n" + drive + """eps = -D : 1
+    return ("u = dopamine_on*stim_u(t, burst) : 1\n" + drive + """eps = -D : 1
+y = post_on*int(t >= t_on - 0.5*dt)*int(t < t_on + pairing - 0.5*dt) : 1
+post_on : 1 (constant)
+dopamine_on : 1 (constant)
 a : 1
 learn : 1 (constant)
 burst : integer (constant)
@@ -234,6 +254,8 @@ def _modulator(name, n, burst, params, namespace, tau_elig=None):
         group.run_regularly("D = u + (D - u)*exp(-dt/tau_d)", when="groups",
                             order=eq.NEURON_ORDER, name=f"{name}_dopamine")
     group.burst = burst
+    group.post_on = 1
+    group.dopamine_on = 1
     group.learn = 1
     group.tau_pot_w = params["tau_pot"]
     group.tau_dec_w = _NO_DECAY
@@ -242,8 +264,9 @@ def _modulator(name, n, burst, params, namespace, tau_elig=None):
 
 
 def simulate(params):
-    """Simulate every synapse (gated per τ_elig and delay, ungated per delay) in one run of
-    the validated ``params``; return a `Window`."""
+    """Simulate every synapse (gated per τ_elig and delay, ungated per delay, gated per
+    control condition and control delay) in one run of the validated ``params``; return a
+    `Window`."""
     dt, P = params["dt"], params["pairing_duration"]
     d_steps, offsets, on_steps, u = pulse_train(params)
     n_total, n = u.shape
@@ -251,10 +274,19 @@ def simulate(params):
     n_tau = len(taus)
     namespace = {"t_on": on_steps * dt, "pairing": P, "tau_d": params["tau_dopamine"],
                  "stim_u": TimedArray(u, dt=dt)}
+    delays = d_steps * dt
+    schedule = {"pairing_duration": P, "burst_rate": params["burst_rate"],
+                "burst_pulses": params["burst_pulses"], "pulse_width": params["pulse_width"],
+                "tau_dopamine": params["tau_dopamine"], "offsets": offsets}
+    scale = _s(params["tau_pot"])
+    law = np.asarray(window_law(delays, taus[0], **schedule) / second) / scale
 
     start = time.perf_counter()
-    pairing = NeuronGroup(1, "z = int(t >= t_on - 0.5*dt)*int(t < t_on + pairing - 0.5*dt) : 1",
-                          namespace=namespace, dt=dt, order=eq.NEURON_ORDER, name="ew_pairing")
+    # neuron 0: the pairing's presynaptic activity x; neuron 1: none (dopamine_only)
+    pairing = NeuronGroup(2, "z = pre_on*int(t >= t_on - 0.5*dt)*int(t < t_on + pairing - "
+                          "0.5*dt) : 1\npre_on : 1 (constant)", namespace=namespace, dt=dt,
+                          order=eq.NEURON_ORDER, name="ew_pairing")
+    pairing.pre_on = [1, 0]
     g_post = _modulator("ew_gated_modulator", n_tau * n, np.tile(np.arange(n), n_tau), params,
                         namespace, np.repeat([_s(t) for t in taus], n) * second)
     u_post = _modulator("ew_ungated_modulator", n, np.arange(n), params, namespace)
@@ -262,8 +294,8 @@ def simulate(params):
                      namespace=namespace, dt=dt, order=eq.SYNAPSE_ORDER, name="ew_gated_W")
     g_syn.connect(i=np.zeros(n_tau * n, dtype=int), j=np.arange(n_tau * n))
     # after W's update, before the modulator: E(t + dt) from x(t), exactly
-    g_syn.run_regularly(eq.eligibility_update("pre"), when="groups", order=eq.TRACE_ORDER,
-                        name="ew_eligibility")
+    g_syn.run_regularly(eq.eligibility_update(gate(params)), when="groups",
+                        order=eq.TRACE_ORDER, name="ew_eligibility")
     u_syn = Synapses(pairing, u_post, eq.FORWARD_SYNAPSE, method="euler", namespace=namespace,
                      dt=dt, order=eq.SYNAPSE_ORDER, name="ew_ungated_W")
     u_syn.connect(i=np.zeros(n, dtype=int), j=np.arange(n))
@@ -276,17 +308,16 @@ def simulate(params):
         "ungated.w": StateMonitor(u_syn, "w", record=main, **rec),
         "pairing.x": StateMonitor(pairing, "z", record=[0], **rec),
     }
+    names, ks = controls_of(params), control_indices(delays, law)
+    controls = _controls(names, ks, pairing, params, namespace)
     logger.debug(f"eligibility_window: {len(g_syn) + len(u_syn)} synapses, {n_total} steps of "
                  f"{format_time(dt)}")
     timings = run_timed("eligibility_window_network", [pairing, g_post, u_post, g_syn, u_syn,
-                                                       *monitors.values()], n_total * dt, start)
+                                                       *controls, *monitors.values()],
+                        n_total * dt, start)
     gated_dw = np.asarray(g_syn.w[:], float).reshape(n_tau, n)
-
-    delays = d_steps * dt
-    schedule = {"pairing_duration": P, "burst_rate": params["burst_rate"],
-                "burst_pulses": params["burst_pulses"], "pulse_width": params["pulse_width"],
-                "tau_dopamine": params["tau_dopamine"], "offsets": offsets}
-    scale = _s(params["tau_pot"])
+    control_dw = np.asarray(controls[1].w[:], float).reshape(len(names), len(ks)) if names \
+        else np.zeros((0, len(ks)))
     gated = [Curve(gated_dw[c], np.asarray(window_law(delays, tau, **schedule) / second) / scale,
                    {"tau_elig": tau}) for c, tau in enumerate(taus)]
     ungated = Curve(np.asarray(u_syn.w[:], float),
@@ -298,8 +329,30 @@ def simulate(params):
         traces[key] = {"t": monitor.t - on_steps * dt,
                        "values": np.array(getattr(monitor, "z" if var == "x" else var), float),
                        "delays": None if key == "pairing.x" else delays}
-    return Window(delays, offsets, np.array([_s(t) for t in taus]) * second, gated, ungated,
-                  n_total * dt - on_steps * dt, traces, timings)
+    window = Window(delays, offsets, np.array([_s(t) for t in taus]) * second, gated, ungated,
+                    n_total * dt - on_steps * dt, traces, timings)
+    window.controls = {"indices": ks, "curves": {
+        name: Curve(control_dw[c], control_law(name, params["eligibility"], law[ks]))
+        for c, name in enumerate(names)}}
+    return window
+
+
+def _controls(names, ks, pairing, params, namespace):
+    """The control synapses: gated (protocol's τ_elig), one per condition and control delay,
+    fed by the pairing's neuron 0 (x on) or 1 (x off); ``(modulator, synapses)`` or ``()``."""
+    if not names:
+        return ()
+    flags = np.repeat(np.array([CONDITIONS[n][0] for n in names], float), len(ks), axis=0)
+    post = _modulator("ew_control_modulator", len(flags), np.tile(ks, len(names)), params,
+                      namespace)
+    post.post_on, post.dopamine_on = flags[:, 1], flags[:, 2]
+    syn = Synapses(pairing, post, eq.GATED_FORWARD_SYNAPSE, method="euler",
+                   namespace=namespace, dt=params["dt"], order=eq.SYNAPSE_ORDER,
+                   name="ew_control_W")
+    syn.connect(i=np.where(flags[:, 0] > 0, 0, 1), j=np.arange(len(flags)))
+    syn.run_regularly(eq.eligibility_update(gate(params)), when="groups", order=eq.TRACE_ORDER,
+                      name="ew_control_eligibility")
+    return post, syn
 
 
 def run(params, out_dir):
@@ -324,7 +377,8 @@ def run(params, out_dir):
     data_fit = fit_data(params) if params["data"] else None
     results = _summary(window, params, data_fit)
     results = save_outputs(results, out_dir, {**window.timings, "fit": time.perf_counter() - start},
-                           table_rows(window),
+                           table_rows(window) + (control_rows(results["controls"])
+                                                 if results["controls"] else []),
                            lambda out: plot(window, params, out / "eligibility_window.png",
                                             data_fit),
                            traces_block(window, params))

@@ -23,9 +23,11 @@ s(t)/f_ref (``mode = "poisson"``: a Dirac pulse per spike) drives
 
     \\dot W = g(t)\\, x(t)\\, m(t) / \\tau_{pot}
 
-    g(t) = 1 \\text{ if } (t \\bmod 2P) \\ge 2P - w_g, \\text{ else } 0
+    g(t) = 1 \\text{ if } (t - 2P\\varphi_g) \\bmod 2P < w_g, \\text{ else } 0
 
-with P = ``phase_duration`` and w_g = ``gate_width``. In Poisson mode z is the τ_prop trace of
+with P = ``phase_duration``, w_g = ``gate_width`` and φ_g = ``gate_phase``, where the gate
+opens as a fraction of the cycle (default 1 − w_g/(2P): the gate closes at the cycle's end;
+``theta_gate_sweep`` moves it through the cycle). In Poisson mode z is the τ_prop trace of
 the spike train (each spike adds 1/(f_ref τ_prop), so E[z] is the rates-mode z) and each spike
 adds g m/(f_ref τ_pot) to W with m *before* the spike reaches z: m depends only on earlier
 spikes, so E[ΔW] is exactly the rates-mode ΔW (a pre trace in place of the spike would correlate
@@ -83,7 +85,7 @@ from brian2.utils.logger import get_logger
 from ctfa_brian import equations as eq
 from ctfa_brian.parameters import format_time
 from ctfa_brian.protocols.curve import Curve
-from ctfa_brian.protocols.laws.theta import cycle_law
+from ctfa_brian.protocols.laws.theta import cycle_law, default_gate_phase
 from ctfa_brian.protocols.outputs import save_outputs
 from ctfa_brian.protocols.spec import Parameter, check_resolution, check_whole_steps
 from ctfa_brian.protocols.td_circuits import (
@@ -105,7 +107,7 @@ from ctfa_brian.protocols.transition_report import (
     traces_block,
 )
 
-__all__ = ["NAME", "PARAMETERS", "check", "conditions", "run", "simulate"]
+__all__ = ["NAME", "PARAMETERS", "check", "conditions", "gate_start", "run", "simulate"]
 
 logger = get_logger(__name__)
 
@@ -140,6 +142,11 @@ PARAMETERS = {
     "tau_pot": Parameter("time", 10 * second, "potentiation time constant of W", gt=0 * ms),
     "gate_width": Parameter("time", 30 * ms, "consolidation window g = 1 at the end of each "
                             "cycle (≤ phase_duration)", gt=0 * ms),
+    "gate_phase": Parameter("float", None, "where the gate opens, as a fraction of the theta "
+                            "cycle 2 P (0: start of the minus phase, 0.5: start of the plus "
+                            "phase; a gate past the cycle's end wraps into the next one)", ge=0,
+                            lt=1, default_text="1 − gate_width/(2 phase_duration): the gate "
+                            "closes at the cycle's end"),
     "dt": Parameter("time", 0.2 * ms, "integration step (< τ_prop/5, < τ_fast/5, "
                     "f_max·dt ≤ 0.05)", gt=0 * ms),
     "record_dt": Parameter("time", 1 * ms, "sampling period of the saved traces (last two "
@@ -167,8 +174,23 @@ def _steps(value, dt):
     return float(value / dt)
 
 
+def gate_start(params, phase):
+    """Return the step of the cycle at which a gate at ``phase`` opens, or raise a ValueError
+    naming ``gate_phase`` unless that is a whole number of steps of dt."""
+    start = phase * 2 * params["phase_duration"]
+    steps = _steps(start, params["dt"])
+    if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+        cycle_steps = int(round(_steps(2 * params["phase_duration"], params["dt"])))
+        raise ValueError(f"gate_phase = {phase:g} is not allowed: the gate would open at "
+                         f"{format_time(start)}, not a whole number of steps of dt = "
+                         f"{format_time(params['dt'])}; gate_phase must be a multiple of "
+                         f"1/{cycle_steps} (dt over the cycle 2·phase_duration), in [0, 1)")
+    return int(round(steps))
+
+
 def check(params):
-    """Fill in ``mode`` from ``variant`` and check the parameters against each other.
+    """Fill in ``mode`` from ``variant`` and ``gate_phase`` from the gate width, and check the
+    parameters against each other.
 
     Raises
     ------
@@ -176,7 +198,8 @@ def check(params):
         ``f1_hz`` and ``f2_hz`` of different lengths or a repeated condition;
         ``tau_fast`` ≥ ``tau_slow``; ``gate_width`` > ``phase_duration``; ``dt`` not
         < τ_prop/5 or < τ_fast/5, or f_max·dt > 0.05 (dt ≪ 1/f_max); ``phase_duration``,
-        ``gate_width`` or ``record_dt`` not a whole number of steps; ``record_dt`` >
+        ``gate_width``, ``record_dt`` or the gate's start (``gate_phase``) not a whole number
+        of steps; ``record_dt`` >
         ``phase_duration``/10; ``n_trials`` < 2 in Poisson mode. Every message names the key.
     """
     if params["mode"] is None:
@@ -202,8 +225,8 @@ def check(params):
                          "m = z_fast − z_slow has the wrong sign")
     if params["gate_width"] > P:
         raise ValueError(f"gate_width = {format_time(params['gate_width'])} is not allowed; it "
-                         f"must be ≤ phase_duration (= {format_time(P)}) so that the gate lies "
-                         "in the plus phase")
+                         f"must be ≤ phase_duration (= {format_time(P)}), so that the gate at "
+                         "the cycle's end lies in the plus phase")
     for key in ("tau_prop", "tau_fast"):
         check_resolution(dt, key, params[key], _MIN_STEPS_TAU)
     f_max = max(max(f1), max(f2))
@@ -214,6 +237,9 @@ def check(params):
                          f"{_MAX_RATE_DT:g}, i.e. dt ≤ {largest}")
     check_whole_steps(dt, **{k: params[k] for k in ("phase_duration", "gate_width",
                                                     "record_dt")})
+    if params["gate_phase"] is None:
+        params["gate_phase"] = default_gate_phase(P, params["gate_width"])
+    gate_start(params, params["gate_phase"])
     if params["record_dt"] > P / 10:
         raise ValueError(f"record_dt = {format_time(params['record_dt'])} is too coarse; it "
                          f"must be ≤ phase_duration/10 (= {format_time(P / 10)})")
@@ -226,35 +252,47 @@ def check(params):
 # ----------------------------------------------------------------------------------------
 # Law
 # ----------------------------------------------------------------------------------------
-def _laws(params):
+def _laws(params, phases):
+    """``[(gated, time-invariant)]`` expected ΔW over n_cycles, phase-major like `simulate`."""
     f_ref = params["f_ref_hz"]
     args = [params[k] for k in ("phase_duration", "gate_width", "tau_prop", "tau_fast",
                                 "tau_slow", "tau_pot")]
-    return [tuple(params["n_cycles"] * v for v in cycle_law(a, b, *args, f_ref=f_ref))
-            for a, b in conditions(params)]
+    return [tuple(params["n_cycles"] * v
+                  for v in cycle_law(a, b, *args, f_ref=f_ref, gate_phase=phase))
+            for phase in phases for a, b in conditions(params)]
 
 
 # ----------------------------------------------------------------------------------------
 # Simulation
 # ----------------------------------------------------------------------------------------
-def _rate_table(params, n_trials):
-    """(phases, synapses) rates in Hz: synapse c·n_trials + k has condition c's f1, f2."""
-    pairs = np.asarray(conditions(params), dtype=float)
+def _rate_table(params, n_trials, n_gates=1):
+    """(phases, synapses) rates in Hz: synapse (p·n_cond + c)·n_trials + k has condition c's
+    f1, f2 (p: the gate position)."""
+    pairs = np.tile(np.asarray(conditions(params), dtype=float), (n_gates, 1))
     per_synapse = np.repeat(pairs, n_trials, axis=0)  # (n, 2)
     n_phases = 2 * (params["warmup_cycles"] + params["n_cycles"])
     return np.tile(per_synapse.T, (n_phases // 2, 1))  # rows: f1, f2, f1, f2, ...
 
 
-def simulate(params):
+def simulate(params, gate_phases=None):
     """Simulate every condition × trial of the validated ``params`` in one Brian2 `Network`;
-    compute the laws; return a `Transition`."""
+    compute the laws; return a `Transition`.
+
+    ``gate_phases`` (a list of phases in [0, 1), each a whole number of steps: `gate_start`)
+    puts every condition × trial at each of those gate positions in the same network, instead
+    of at ``params["gate_phase"]``; the curves' rows are then phase-major (phase p, condition
+    c: row p·n_conditions + c) and the traces are those of the first phase.
+    """
     dt, P = params["dt"], params["phase_duration"]
     pairs = conditions(params)
+    phases = tuple(gate_phases) if gate_phases is not None else (params["gate_phase"],)
+    starts = [gate_start(params, phase) for phase in phases]
     n_cond, n_trials = len(pairs), params["n_trials"]
-    n = n_cond * n_trials
+    n_rows = len(phases) * n_cond
+    n = n_rows * n_trials
     cycle = 2 * P
     f_ref = params["f_ref_hz"] * Hz
-    table = _rate_table(params, n_trials)
+    table = _rate_table(params, n_trials, len(phases))
     namespace = {
         "rate_table": TimedArray(table * Hz, dt=P),
         "f_ref": f_ref,
@@ -297,8 +335,9 @@ def simulate(params):
                        order=eq.SYNAPSE_ORDER, name="ft_W")
     syn.connect(j="i")
     # start on the cycle mean: flat conditions are in their steady state from t = 0
-    post.z = post.z_fast = post.z_slow = np.repeat([(a + b) / 2 for a, b in pairs],
+    post.z = post.z_fast = post.z_slow = np.repeat([(a + b) / 2 for a, b in pairs] * len(phases),
                                                    n_trials) / params["f_ref_hz"]
+    post.gate_start = np.repeat(starts, n_cond * n_trials)
     record = [c * n_trials for c in range(n_cond)]  # trial 0 of each condition
     rec = {"dt": params["record_dt"], "when": "start"}
     monitors = {
@@ -330,9 +369,9 @@ def simulate(params):
     net.run(n_record * cycle, namespace={})
     finished = time.perf_counter()
 
-    laws = np.asarray(_laws(params))
-    theta = Curve(np.asarray(syn.w[:], dtype=float).reshape(n_cond, n_trials), laws[:, 0])
-    invariant = Curve(np.asarray(syn.w_invariant[:], dtype=float).reshape(n_cond, n_trials),
+    laws = np.asarray(_laws(params, phases))
+    theta = Curve(np.asarray(syn.w[:], dtype=float).reshape(n_rows, n_trials), laws[:, 0])
+    invariant = Curve(np.asarray(syn.w_invariant[:], dtype=float).reshape(n_rows, n_trials),
                       laws[:, 1])
     traces = {}
     post_mon, syn_mon = monitors["post"], monitors["syn"]
@@ -353,7 +392,7 @@ def simulate(params):
         trains = monitors["post_spikes"].spike_trains()
         post_spikes = [trains[k] - t_record for k in record]
     return Transition(pairs, params["mode"], theta, invariant, traces, spikes, t_record,
-                      {"build": built - start, "run": finished - built}, post_spikes)
+                      {"build": built - start, "run": finished - built}, post_spikes, phases)
 
 
 def run(params, out_dir):

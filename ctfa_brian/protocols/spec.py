@@ -22,8 +22,8 @@ __all__ = ["COMMON_PARAMETERS", "KINDS", "Parameter", "check_resolution",
            "spiking_parameters", "VARIANT_PARAMETERS"]
 
 #: Kinds of parameter values: a time (string with a unit), a number, an integer, a string, or a
-#: list of times or of numbers.
-KINDS = ("time", "float", "int", "str", "times", "floats")
+#: list of times, of numbers or of strings.
+KINDS = ("time", "float", "int", "str", "times", "floats", "strs")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class Parameter:
     ----------
     kind : str
         One of `KINDS`: ``time`` (a Brian2 time, written ``"100 ms"`` in a file), ``float``,
-        ``int``, ``str``, ``times`` (list of times) or ``floats`` (list of numbers).
+        ``int``, ``str``, ``times`` (list of times), ``floats`` (list of numbers) or ``strs``
+        (list of strings, each one of ``choices`` where given).
     default : object
         The default value (a `Quantity` for times, a tuple for lists). ``None`` with
         ``required=False`` means that the protocol fills it in from other parameters
@@ -46,7 +47,7 @@ class Parameter:
     gt, ge, lt, le : number or Quantity, optional
         Allowed range (for lists: of every element).
     choices : tuple of str
-        Allowed values of a ``str`` parameter.
+        Allowed values of a ``str`` parameter (of every element of a ``strs`` one).
     default_text : str, optional
         How a ``None`` default is filled in (e.g. ``"2 × sample_time"``).
     """
@@ -215,14 +216,15 @@ def _check_range(name, spec, value):
 
 def _convert(name, spec, value):
     """Validate one parameter value against its spec; return it with units (lists as tuples)."""
-    if spec.kind in ("times", "floats"):
-        scalar_kind = "time" if spec.kind == "times" else "float"
+    if spec.kind in ("times", "floats", "strs"):
+        scalar_kind = {"times": "time", "floats": "float", "strs": "str"}[spec.kind]
         if isinstance(value, str):
             value = _split_list(value, name)
         elif isinstance(value, Quantity) and value.ndim == 1:
             value = list(value)
         if not isinstance(value, (list, tuple)):
-            example = '["0 ms", "10 ms"]' if spec.kind == "times" else "[10, 40]"
+            example = {"times": '["0 ms", "10 ms"]', "floats": "[10, 40]",
+                       "strs": f'["{spec.choices[0] if spec.choices else "a"}"]'}[spec.kind]
             raise ValueError(f"{name} = {value!r} must be a list, e.g. {name} = {example}")
         if not value:
             raise ValueError(f"{name} is empty; give at least one value")

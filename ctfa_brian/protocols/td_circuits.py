@@ -17,16 +17,20 @@ x = rate_table(t, i)/f_ref : 1
 
 #: Postsynaptic cell with its temporal-difference error source. ``x_in`` is the summed rate
 #: drive (rates mode; 0 in Poisson mode, where spikes add to z directly). ``g`` is the theta
-#: gate: 1 in the last ``gate_steps`` of every ``cycle_steps``-step cycle (whole steps, so the
-#: gate edges are exact). ``plus`` marks the plus phase (for the traces only).
+#: gate: 1 for ``gate_steps`` steps from step ``gate_start`` of every ``cycle_steps``-step cycle
+#: (modulo the cycle, so a late gate wraps into the next minus phase; whole steps, so the gate
+#: edges are exact; per cell, so one network holds several gate positions; the default gate
+#: starts at ``cycle_steps − gate_steps``, the last steps of the cycle). ``plus`` marks the plus
+#: phase (for the traces only).
 TD_SOURCE = Equations("""
 dz/dt = (x_in - z)/tau_prop : 1
 dz_fast/dt = (z - z_fast)/tau_fast : 1
 dz_slow/dt = (z - z_slow)/tau_slow : 1
 m = z_fast - z_slow : 1
-g = 1.0*int(timestep(t, dt) % cycle_steps >= cycle_steps - gate_steps) : 1
+g = 1.0*int((timestep(t, dt) + cycle_steps - gate_start) % cycle_steps < gate_steps) : 1
 plus = 1.0*int(timestep(t, dt) % cycle_steps >= phase_steps) : 1
 x_in : 1
+gate_start : integer (constant)
 """)
 
 #: Spiking postsynaptic cell (``mode = "spiking"``): z (the trace of the presynaptic spikes, as
@@ -38,9 +42,10 @@ dz/dt = (x_in - z)/tau_prop : 1
 dz_fast/dt = -z_fast/tau_fast : 1
 dz_slow/dt = -z_slow/tau_slow : 1
 m = z_fast - z_slow : 1
-g = 1.0*int(timestep(t, dt) % cycle_steps >= cycle_steps - gate_steps) : 1
+g = 1.0*int((timestep(t, dt) + cycle_steps - gate_start) % cycle_steps < gate_steps) : 1
 plus = 1.0*int(timestep(t, dt) % cycle_steps >= phase_steps) : 1
 x_in : 1
+gate_start : integer (constant)
 """)
 #: Threshold and reset of the spiking postsynaptic cell. Its thresholder runs before the state
 #: update and its reset before the synapses (`simulate`): E[spikes] = f_ref z dt with the z

@@ -46,6 +46,10 @@ class Transition:
         ``build`` and ``run`` in seconds.
     post_spikes : list of Quantity or None
         Spiking mode: the postsynaptic cell's spike times per condition, trial 0.
+    gate_phases : tuple of float
+        The gate positions simulated (fraction of the cycle at which the gate opens); with
+        more than one, the curves' rows are phase-major (``theta_gate_sweep``) and the traces
+        are those of the first.
     """
 
     conditions: list
@@ -57,6 +61,7 @@ class Transition:
     t_record: Quantity
     timings: dict
     post_spikes: list = None
+    gate_phases: tuple = None
 
     def index(self, f1, f2):
         """Return the index of condition (f1, f2)."""
@@ -191,9 +196,13 @@ def plot(result, params, path):
     ax_gated, ax_inv = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     x = np.arange(len(pairs))
     colours = ["C3" if b > a else "C0" if b < a else "0.6" for a, b in pairs]
+    P_ms = float(params["phase_duration"] / ms)
+    gw_ms = float(params["gate_width"] / ms)
+    gate_ms = params["gate_phase"] * 2 * P_ms
+    where = ("gate at the cycle's end" if abs(gate_ms + gw_ms - 2 * P_ms) < 1e-9
+             else f"gate from {gate_ms:g} ms of the cycle")
     for ax, m, s, law, title in (
-            (ax_gated, mean, sem, result.theta.law,
-             "theta-gated TD rule (gate at the cycle's end)"),
+            (ax_gated, mean, sem, result.theta.law, f"theta-gated TD rule ({where})"),
             (ax_inv, mean_inv, sem_inv, result.invariant.law, "time-invariant rule (g ≡ 1)")):
         ax.bar(x, m, yerr=s, color=colours, capsize=4, label="simulation, mean ± s.e.m.")
         ax.plot(x, law, "k_", ms=22, mew=2, label="exact law (expected ΔW)")
@@ -210,8 +219,6 @@ def plot(result, params, path):
                          label=f"±{100 * params['flat_tolerance']:g} % of {labels[ref]}")
         ax_gated.legend(fontsize=7)
     examples = [k for k, (a, b) in enumerate(pairs) if a != b][:2] or [0]
-    P_ms = float(params["phase_duration"] / ms)
-    gw_ms = float(params["gate_width"] / ms)
     for col, k in enumerate(examples):
         ax = fig.add_subplot(grid[1, col])
         t = np.asarray(result.traces["z"]["t"] / ms)
@@ -219,8 +226,11 @@ def plot(result, params, path):
             ax.plot(t, result.traces[var]["values"][k], style, lw=1.2, label=var)
         cycle_ms = 2 * P_ms
         n_shown = int(round((t[-1] + float(params["record_dt"] / ms)) / cycle_ms))
-        for c in range(n_shown):
-            ax.axvspan((c + 1) * cycle_ms - gw_ms, (c + 1) * cycle_ms, color="C2", alpha=0.15,
+        for c in range(-1, n_shown):
+            lo = c * cycle_ms + gate_ms  # a gate past the cycle's end wraps into the next
+            if lo + gw_ms <= 0 or lo >= n_shown * cycle_ms:
+                continue
+            ax.axvspan(max(lo, 0), min(lo + gw_ms, n_shown * cycle_ms), color="C2", alpha=0.15,
                        label="gate g = 1" if c == 0 else None)
             ax.axvline(c * cycle_ms + P_ms, color="0.7", lw=0.6, ls=":")
         if result.spikes is not None:

@@ -26,9 +26,11 @@ from ctfa_brian.protocols.laws.window import (
     _s,
     burst_duration,
     fit_tau_elig,
-    read_data,
+    read_measurements,
     window_law,
 )
+from ctfa_brian.protocols.window_controls import plot_controls, window_entry
+from ctfa_brian.protocols.window_fit import fit_measurements
 
 logger = get_logger(__name__)
 
@@ -61,6 +63,9 @@ class Window:
         (every delay, main τ_elig) and ``pairing.x``.
     timings : dict
         ``build`` and ``run`` in seconds.
+    controls : dict or None
+        Yagishita's controls (`ctfa_brian.protocols.window_controls`): ``indices`` (of the
+        control delays in ``delays``) and ``curves`` (``{condition: Curve}`` at those delays).
     """
 
     delays: Quantity
@@ -71,6 +76,7 @@ class Window:
     t_read: Quantity
     traces: dict
     timings: dict
+    controls: dict = None
 
     @property
     def peak(self):
@@ -105,10 +111,18 @@ def _law_peak(window, params):
     return float(fine[k]), float(law[k] / window.peak)
 
 
+#: Bootstrap resamples of a data file's replicates (next to the profile-likelihood interval).
+DATA_BOOTSTRAP = 200
+
+
 def fit_data(params):
-    """Read ``params["data"]`` and fit τ_elig to it with the protocol's schedule."""
-    delays, dw = read_data(params["data"])
-    return delays, dw, fit_tau_elig(delays, dw, **_schedule(params))
+    """Read ``params["data"]`` and fit τ_elig to it with the protocol's schedule: the
+    `~ctfa_brian.protocols.window_fit.WindowFit` (interval, identifiability, AICc), weighted by
+    the file's ``sem`` or replicates (bootstrapped, seed ``params["seed"]``) if it has them."""
+    data = read_measurements(params["data"])
+    fit = fit_measurements(data, bootstrap=DATA_BOOTSTRAP, seed=params.get("seed", 0),
+                           **_schedule(params))
+    return data.delays, data.dw, fit
 
 
 def _summary(window, params, data_fit=None):
@@ -158,6 +172,8 @@ def _summary(window, params, data_fit=None):
             for f in fits))
     checks[f"simulation within {100 * LAW_TOLERANCE:g} % of window_law"] = bool(
         deviation <= LAW_TOLERANCE)
+    controls, control_checks = window_entry(params, window)
+    checks.update(control_checks)
     results = {
         "protocol": NAME,
         "delay_reference": "pairing onset (d = 0: burst and pairing start together)",
@@ -176,6 +192,7 @@ def _summary(window, params, data_fit=None):
         "yagishita": targets,
         "max_deviation_percent": 100 * deviation,
         "fit": {"simulated": fits, "data": None},
+        "controls": controls,
         "checks": checks,
         "passed": all(checks.values()),
     }
@@ -183,8 +200,10 @@ def _summary(window, params, data_fit=None):
         delays, dw, fit = data_fit
         results["fit"]["data"] = {
             "file": str(Path(params["data"]).resolve()), **fit.summary(),
-            "points": [{"delay_s": float(d), "dw": float(y), "fitted": float(m)}
-                       for d, y, m in zip(np.asarray(delays / second), dw, fit.model(delays))],
+            "points": [{"delay_s": float(d), "dw": float(y), "fitted": float(m),
+                        "sem": None if e is None else float(e)}
+                       for d, y, m, e in zip(np.asarray(delays / second), dw, fit.model(delays),
+                                             [None] * len(dw) if fit.sem is None else fit.sem)],
         }
     return results
 
@@ -221,8 +240,14 @@ def plot(window, params, path, data_fit=None):
     fine = np.linspace(min(d.min(), 0.0) - 0.5, d.max() + 0.5, 801)
     peak = window.peak if window.peak > 0 else 1.0
     P = _s(params["pairing_duration"])
-    fig = Figure(figsize=(11, 8), layout="constrained")
-    (ax_win, ax_tr), (ax_fit, ax_data) = fig.subplots(2, 2)
+    fig = Figure(figsize=(14, 8), layout="constrained")
+    axes = fig.subplot_mosaic([["win", "tr", "ctrl"], ["fit", "data", "ctrl"]],
+                              width_ratios=[1, 1, 0.6])
+    ax_win, ax_tr, ax_fit, ax_data = (axes[k] for k in ("win", "tr", "fit", "data"))
+    if controls := window_entry(params, window)[0]:
+        plot_controls(axes["ctrl"], controls)
+    else:
+        axes["ctrl"].set_axis_off()
 
     ax_win.axvspan(0, P, color="0.92", label="pairing")
     ax_win.axvspan(*YAGISHITA_WINDOW, ymax=0.04, color="C2", alpha=0.5,
@@ -288,9 +313,16 @@ def plot(window, params, path, data_fit=None):
         dd = np.asarray(delays / second)
         span = np.linspace(min(dd.min(), 0.0) - 0.5, dd.max() + 0.5, 801)
         ax_data.axvspan(0, P, color="0.92")
-        ax_data.plot(dd, dw, "o", color="k", label=f"data ({Path(params['data']).name})")
+        ax_data.errorbar(dd, dw, yerr=fit.sem, fmt="o", color="k", capsize=2,
+                         label=f"data ({Path(params['data']).name})"
+                         + (" ± s.e.m." if fit.sem is not None else ""))
+        lo, hi = (("—" if v is None else format_time(v)) for v in fit.ci)
         ax_data.plot(span, fit.model(span), "-", color="C3",
-                     label=f"fit: τ_elig = {format_time(fit.tau_elig)}, R² = {fit.r_squared:.3f}")
+                     label=f"fit: τ_elig = {format_time(fit.tau_elig)} (95 % CI {lo} – {hi}), "
+                     f"R² = {fit.r_squared:.3f}; AICc best: {fit.comparison.get('best')}")
+        if not fit.identifiable:
+            ax_data.text(0.02, 0.02, "not identifiable: " + fit.warnings[0], fontsize=6,
+                         color="C3", transform=ax_data.transAxes, wrap=True)
         ax_data.axhline(0, color="0.7", lw=0.5)
         ax_data.set_xlabel("burst onset d (s)")
         ax_data.set_ylabel("ΔW (data units)")

@@ -3,7 +3,8 @@ the pulse train the circuit and the law share (NumPy only).
 
 `window_law` is ΔW(d) of the gated rule for a burst of pulses at delay d after (or before) the
 pairing onset; `fit_tau_elig` fits τ_elig (and a free amplitude) to ΔW(d); `read_data` reads
-measured ΔW(d) (e.g. Yagishita et al. 2014, Fig. 1O) from a CSV file.
+measured ΔW(d) (e.g. Yagishita et al. 2014, Fig. 1O) from a CSV file, and
+`read_measurements` the same with its s.e.m. or replicates.
 """
 
 import csv
@@ -15,8 +16,8 @@ from brian2 import Quantity, ms, second
 
 from ctfa_brian.checks import format_time
 
-__all__ = ["DATA_DELAY_COLUMNS", "FitResult", "burst_duration", "fit_tau_elig", "pulse_offsets",
-           "pulse_train", "read_data", "window_law"]
+__all__ = ["DATA_DELAY_COLUMNS", "FitResult", "Measurements", "burst_duration", "fit_tau_elig",
+           "pulse_offsets", "pulse_train", "read_data", "read_measurements", "window_law"]
 
 #: The issue's thresholds, as fractions of the gated peak (τ_elig = 1 s): potentiation at
 #: +0.6 s and +1 s (≥ LATE_MIN), none at −1 s (≤ EARLY_MAX), less than FAR_MAX at +5 s.
@@ -34,6 +35,8 @@ WINDOW_SECONDS = ("tau_pot", "trial_duration", "pairing_duration")
 #: Columns of a data file: one delay column (unit in the name) and ``dw``.
 DATA_DELAY_COLUMNS = {"delay_s": 1.0, "delay_ms": 1e-3}
 DATA_VALUE_COLUMN = "dw"
+#: Optional per-row standard error of ``dw`` (replicate columns are ``dw_1``, ``dw_2``, ...).
+DATA_SEM_COLUMN = "sem"
 #: Range of the τ_elig fit (seconds) and its grid.
 FIT_BOUNDS = (0.01, 100.0)
 _FIT_GRID = 161
@@ -48,31 +51,90 @@ def _s(value):
     return float(value / second) if isinstance(value, Quantity) else float(value)
 
 
-def read_data(path):
-    """Read measured ΔW(d) from a CSV file and check it.
+@dataclass
+class Measurements:
+    """Measured ΔW(d) read by `read_measurements`.
 
-    The file has a header line with a delay column, ``delay_s`` (seconds) or ``delay_ms``
-    (milliseconds), measured from the pairing onset like the protocol's ``delays``, and a
-    ``dw`` column (any unit: the fit has a free amplitude). Other columns, blank lines and
-    lines starting with ``#`` are ignored.
-
-    Parameters
+    Attributes
     ----------
-    path : str or Path
-
-    Returns
-    -------
     delays : Quantity
         One per row, in seconds.
     dw : ndarray
+        The row's ``dw``, or the mean of its replicates.
+    sem : ndarray or None
+        Per-row standard error of ``dw``: the ``sem`` column, or the row's replicates' sample
+        s.d. / √n (the fit pools the scatter over the rows instead); None when the file gives
+        neither (the fit then uses the residual variance).
+    replicates : ndarray or None
+        Shape (rows, replicate columns), NaN where a cell is empty; None without replicates.
+    path : str
+    """
+
+    delays: Quantity
+    dw: np.ndarray
+    sem: object = None
+    replicates: object = None
+    path: str = ""
+
+
+def _replicate_columns(header):
+    prefix = DATA_VALUE_COLUMN + "_"
+    return [h for h in header if h.startswith(prefix) and h[len(prefix):].isdigit()]
+
+
+def _cell(where, number, name, row, index, allow_empty=False):
+    cell = row[index].strip() if index < len(row) else ""
+    if not cell:
+        if allow_empty:
+            return float("nan")
+        raise ValueError(f"{where}: line {number}: {name} is empty")
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ValueError(f"{where}: line {number}: {name} = {cell!r} is not a number") from None
+    if np.isnan(value):
+        raise ValueError(f"{where}: line {number}: {name} is NaN")
+    if not np.isfinite(value):
+        raise ValueError(f"{where}: line {number}: {name} = {cell} is not finite")
+    return value
+
+
+def read_data(path):
+    """Read measured ΔW(d) from a CSV file and check it; return ``(delays, dw)``.
+
+    `read_measurements` reads the same files and also returns the s.e.m. or the replicates.
+    """
+    data = read_measurements(path)
+    return data.delays, data.dw
+
+
+def read_measurements(path):
+    """Read measured ΔW(d), with its uncertainty if the file has one, from a CSV file.
+
+    The file has a header line with a delay column, ``delay_s`` (seconds) or ``delay_ms``
+    (milliseconds), measured from the pairing onset like the protocol's ``delays``, and ΔW in
+    one of two forms (any unit: the fit has a free amplitude):
+
+    - ``dw``, optionally with ``sem``, its standard error (> 0, same unit);
+    - replicate columns ``dw_1``, ``dw_2``, ... (trials, spines or animals at that delay):
+      ``dw`` is their mean and its s.e.m. their sample s.d. / √n. A cell may be empty (fewer
+      replicates at that delay), but each row needs at least 2 values.
+
+    Other columns, blank lines and lines starting with ``#`` are ignored.
+
+    Returns
+    -------
+    Measurements
 
     Raises
     ------
     ValueError
         The file is missing or unreadable, lacks a delay column or ``dw`` (or has both delay
-        columns), a cell is empty, not a number, NaN or infinite (the message gives the line),
-        there are fewer than 3 rows or 3 distinct delays, or no ``dw`` is positive. Every
-        message starts with ``data file '<path>':``.
+        columns, or ``dw`` and replicate columns, or ``sem`` with replicate columns), a cell
+        is empty, not a number, NaN or infinite, a ``sem`` is not > 0, a row has fewer than 2
+        replicates (the message gives the line, column and value), there are fewer than 3
+        rows or 3 distinct delays, or no ``dw`` is positive. Every message starts with
+        ``data file '<path>':``.
     """
     where = f"data file {str(path)!r}"
     path = Path(path)
@@ -94,30 +156,44 @@ def read_data(path):
                          f"{','.join(header)!r}, expected e.g. 'delay_s,dw'")
     if len(delay_columns) > 1:
         raise ValueError(f"{where}: has both 'delay_s' and 'delay_ms'; keep one")
-    if DATA_VALUE_COLUMN not in header:
-        raise ValueError(f"{where}: missing column 'dw'; the header is {','.join(header)!r}, "
-                         "expected e.g. 'delay_s,dw'")
+    reps = _replicate_columns(header)
+    if DATA_VALUE_COLUMN not in header and not reps:
+        raise ValueError(f"{where}: missing column 'dw' (or replicate columns 'dw_1', "
+                         f"'dw_2', ...); the header is {','.join(header)!r}, expected e.g. "
+                         "'delay_s,dw' or 'delay_s,dw,sem'")
+    if DATA_VALUE_COLUMN in header and reps:
+        raise ValueError(f"{where}: has both 'dw' and replicate columns {reps}; give one "
+                         "(dw is the replicates' mean)")
+    if reps and DATA_SEM_COLUMN in header:
+        raise ValueError(f"{where}: has both 'sem' and replicate columns {reps}; give one "
+                         "(the s.e.m. is computed from the replicates)")
+    if len(reps) == 1:
+        raise ValueError(f"{where}: has one replicate column {reps[0]!r}; replicates need at "
+                         "least 2 (or name it 'dw')")
     delay_column = delay_columns[0]
-    columns = {name: header.index(name) for name in (delay_column, DATA_VALUE_COLUMN)}
-    delays, values = [], []
+    column = {name: header.index(name) for name in [delay_column, *reps]
+              + [c for c in (DATA_VALUE_COLUMN, DATA_SEM_COLUMN) if c in header]}
+    delays, values, sems, replicates = [], [], [], []
     for (number, _), row in zip(lines[1:], rows[1:]):
-        parsed = {}
-        for name, index in columns.items():
-            cell = row[index].strip() if index < len(row) else ""
-            if not cell:
-                raise ValueError(f"{where}: line {number}: {name} is empty")
-            try:
-                value = float(cell)
-            except ValueError:
-                raise ValueError(f"{where}: line {number}: {name} = {cell!r} is not a "
-                                 "number") from None
-            if np.isnan(value):
-                raise ValueError(f"{where}: line {number}: {name} is NaN")
-            if not np.isfinite(value):
-                raise ValueError(f"{where}: line {number}: {name} = {cell} is not finite")
-            parsed[name] = value
-        delays.append(parsed[delay_column] * DATA_DELAY_COLUMNS[delay_column])
-        values.append(parsed[DATA_VALUE_COLUMN])
+        delays.append(_cell(where, number, delay_column, row, column[delay_column])
+                      * DATA_DELAY_COLUMNS[delay_column])
+        if reps:
+            got = np.array([_cell(where, number, r, row, column[r], True) for r in reps])
+            count = int(np.sum(np.isfinite(got)))
+            if count < 2:
+                raise ValueError(f"{where}: line {number}: {count} replicate value(s) in "
+                                 f"{reps}; each row needs at least 2")
+            replicates.append(got)
+            values.append(float(np.nanmean(got)))
+            sems.append(float(np.nanstd(got, ddof=1) / np.sqrt(count)))
+            continue
+        values.append(_cell(where, number, DATA_VALUE_COLUMN, row, column[DATA_VALUE_COLUMN]))
+        if DATA_SEM_COLUMN in column:
+            sem = _cell(where, number, DATA_SEM_COLUMN, row, column[DATA_SEM_COLUMN])
+            if not sem > 0:
+                raise ValueError(f"{where}: line {number}: sem = {sem:g} is not > 0; give "
+                                 "the standard error of dw (or drop the column)")
+            sems.append(sem)
     if len(values) < 3:
         raise ValueError(f"{where}: has {len(values)} data row(s); the fit of τ_elig and an "
                          "amplitude needs at least 3")
@@ -128,7 +204,12 @@ def read_data(path):
     if not np.any(values > 0):
         raise ValueError(f"{where}: no dw is positive; the fit expects potentiation "
                          "(dw > 0) somewhere in the window")
-    return np.asarray(delays, float) * second, values
+    if reps and not np.any(np.asarray(sems) > 0):
+        raise ValueError(f"{where}: the replicates {reps} are equal at every delay: no "
+                         "scatter to weight the fit by")
+    return Measurements(np.asarray(delays, float) * second, values,
+                        np.asarray(sems, float) if sems else None,
+                        np.asarray(replicates, float) if reps else None, str(path))
 
 
 # ----------------------------------------------------------------------------------------
