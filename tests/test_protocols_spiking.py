@@ -156,6 +156,7 @@ def test_rate_vs_spiking_side_by_side(tmp_path):
     assert (out / "rate_vs_spiking.png").stat().st_size > 10_000
 
 
+@pytest.mark.long  # 69 s; rate_vs_spiking runs both variants in the default run
 @pytest.mark.standalone
 def test_a_sweep_runs_both_variants_by_one_switch(tmp_path, monkeypatch):
     """``--grid variant=[rate,spiking]``: the delay sweep on circles in both variants (one

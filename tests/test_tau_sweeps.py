@@ -35,6 +35,7 @@ def compiled(monkeypatch, tmp_path):
     return lambda: sorted((cache / "sweeps").glob("*/ctfa_complete"))
 
 
+@pytest.mark.long  # 68 s
 def test_tau_pot_sweep_two_layers_blow_up_at_2T_both_learn_at_20T(tmp_path, compiled):
     """Paper Fig. 7 on digits for one hidden layer (49) and two (49 and 32)."""
     out = tmp_path / "tau_pot"
@@ -110,6 +111,7 @@ def _ctfa(out, *extra):
             "--out", str(out), *_SMALL, *extra]
 
 
+@pytest.mark.long  # 102 s; test_bad_inputs interrupts and resumes a sweep in the default run
 def test_tau_pot_sweep_resumes_after_kill_9_on_two_workers(tmp_path):
     reference = tmp_path / "reference"
     assert main(_ctfa(reference, "--workers", "1")[3:]) == 0
