@@ -217,16 +217,21 @@ def _sweep_argv(out):
             "--grid", "delay_over_T=[0,0.5,1,-0.5,-1,1.5]", "--workers", "2"]
 
 
+def _cell_files(cells):
+    """The finished cell files: not the hidden temporary file a cell is being written to."""
+    return [p for p in cells.glob("*.json") if not p.name.startswith(".")]
+
+
 def test_an_interrupted_sweep_keeps_its_cells_and_resumes_exactly_the_others(tmp_path):
     out, log_path = tmp_path / "sweep", tmp_path / "log.txt"
     cells = out / "cells"
     with open(log_path, "w") as log:
         proc = _start(_sweep_argv(out), log)
-        assert _wait_for(lambda: cells.is_dir() and len(list(cells.glob("*.json"))) >= 2,
+        assert _wait_for(lambda: cells.is_dir() and len(_cell_files(cells)) >= 2,
                          300, proc), log_path.read_text()
         proc.send_signal(signal.SIGINT)
         assert _finish(proc) == 130, log_path.read_text()
-    kept = {p.name: p.read_bytes() for p in cells.glob("*.json")}
+    kept = {p.name: p.read_bytes() for p in _cell_files(cells)}
     assert 2 <= len(kept) < 12
     assert all(json.loads(b)["status"] == "ok" for b in kept.values())
     results = json.loads((out / "results.json").read_text())
@@ -234,7 +239,8 @@ def test_an_interrupted_sweep_keeps_its_cells_and_resumes_exactly_the_others(tmp
     assert "run the same command again to resume" in log_path.read_text()
     with open(log_path, "w") as log:
         assert _finish(_start(_sweep_argv(out), log), 300) == 0, log_path.read_text()
-    after = {p.name: p.read_bytes() for p in cells.glob("*.json")}
+    after = {p.name: p.read_bytes() for p in _cell_files(cells)}
+    assert not list(cells.glob(".*"))  # no temporary file left behind
     assert len(after) == 12
     # the cells that had finished were not computed again (their files are the same bytes);
     # every other cell was computed once, now
