@@ -1,5 +1,6 @@
 """The project lock: fcntl on a local disk, a soft lock on a network filesystem or by choice."""
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -77,14 +78,27 @@ def test_two_processes_never_hold_it_together(tmp_path, kind):
     assert events == ["start", "end"] * 3  # strictly one holder at a time
 
 
+@contextlib.contextmanager
+def _holder(lock, lease=None):
+    """A process that takes the soft lock ``lock`` and keeps it (``lease``: its
+    LEASE_DURATION); yields it once it holds the lock, kills it at the end."""
+    setup = f"locks.LEASE_DURATION = {lease!r}; " if lease else ""
+    code = (f"import time; from ctfa_brian import locks; {setup}\n"
+            f"l = locks.project_lock({str(lock)!r}, choice='soft'); l.acquire()\n"
+            "print('held', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
+
+
 def test_a_soft_lock_of_a_killed_holder_is_reclaimed(tmp_path):
     lock = tmp_path / "k.lock"
-    code = ("import sys, time; from ctfa_brian.locks import project_lock\n"
-            f"l = project_lock({str(lock)!r}, choice='soft'); l.acquire()\n"
-            "print('held', flush=True); time.sleep(60)\n")
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with _holder(lock) as holder:
         with pytest.raises(Timeout):
             project_lock(lock, timeout=0.2, choice="soft").acquire()
         os.kill(holder.pid, signal.SIGKILL)  # no release: the file stays behind
@@ -94,9 +108,6 @@ def test_a_soft_lock_of_a_killed_holder_is_reclaimed(tmp_path):
         with project_lock(lock, timeout=10, choice="soft"):
             pass
         assert time.monotonic() - start < 5
-    finally:
-        holder.kill()
-        holder.stdout.close()
 
 
 def test_a_soft_lock_whose_holder_stopped_refreshing_is_taken_over(tmp_path, monkeypatch):
@@ -106,12 +117,7 @@ def test_a_soft_lock_whose_holder_stopped_refreshing_is_taken_over(tmp_path, mon
 
     monkeypatch.setattr(locks, "LEASE_DURATION", 1.0)
     lock = tmp_path / "s.lock"
-    code = ("import time; from ctfa_brian import locks; locks.LEASE_DURATION = 1.0\n"
-            f"l = locks.project_lock({str(lock)!r}, choice='soft'); l.acquire()\n"
-            "print('held', flush=True); time.sleep(60)\n")
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with _holder(lock, lease=1.0) as holder:
         time.sleep(1.5)
         with pytest.raises(Timeout):  # refreshed: still held after more than one lease
             project_lock(lock, timeout=0.2, choice="soft").acquire()
@@ -120,7 +126,3 @@ def test_a_soft_lock_whose_holder_stopped_refreshing_is_taken_over(tmp_path, mon
         with project_lock(lock, timeout=20, choice="soft"):
             waited = time.monotonic() - start
         assert 0.5 < waited < 10, waited
-    finally:
-        holder.kill()
-        holder.wait(10)
-        holder.stdout.close()

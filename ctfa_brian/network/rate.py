@@ -105,6 +105,10 @@ class CTFANetwork:
     _softmax_sum = eq.SOFTMAX_SUM
     #: Per-step code of the plasticity gate of every layer.
     _gate_code = "learn = stim_learn(t)"
+    #: What V carries down: the tied (sgd), fixed and plastic (by ``kp_form``) feedback.
+    _tied_feedback = eq.TIED_FEEDBACK
+    _fixed_feedback = eq.FEEDBACK_FIXED
+    _plastic_feedback = staticmethod(eq.feedback_plastic)
 
     def __init__(self, sizes, model, schedule, presentation, seed=0, recording=None,
                  guard=None, replicas=1, per_replica=()):
@@ -252,7 +256,7 @@ class CTFANetwork:
         gated = self.model.tau_elig is not None
         eqs = eq.GATED_FORWARD_SYNAPSE if gated else eq.FORWARD_SYNAPSE
         if self.rule.tied and l > 1:
-            eqs = eqs + eq.Equations(eq.TIED_FEEDBACK)
+            eqs = eqs + eq.Equations(self._tied_feedback)
         return Synapses(pre, post, eqs, method="euler", name=f"W{l}", namespace={},
                         order=eq.SYNAPSE_ORDER, dt=self.schedule.dt)
 
@@ -263,7 +267,8 @@ class CTFANetwork:
                               order=eq.TRACE_ORDER, name=f"{syn.name}_eligibility")
 
     def _make_feedback(self, name, source, target):
-        eqs = eq.feedback_plastic(self.model.kp_form) if self.rule.plastic else eq.FEEDBACK_FIXED
+        eqs = (self._plastic_feedback(self.model.kp_form) if self.rule.plastic
+               else self._fixed_feedback)
         return Synapses(source, target, eqs, method="euler", name=name, namespace={},
                         order=eq.SYNAPSE_ORDER, dt=self.schedule.dt)
 

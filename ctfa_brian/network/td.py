@@ -8,7 +8,7 @@ readout, the bounds, replicas. The layers differ, the gate every layer writes, a
 carries down: the activity of the layer above, not an error.
 """
 
-from brian2 import NeuronGroup, Synapses
+from brian2 import NeuronGroup
 
 from ctfa_brian import equations as eq
 from ctfa_brian import td_equations as td
@@ -21,6 +21,9 @@ class TDNetwork(CTFANetwork):
     """`CTFANetwork` with plus − minus layers (`ctfa_brian.td_equations`)."""
 
     _gate_code = td.td_gate()
+    _tied_feedback = td.TD_TIED_FEEDBACK
+    _fixed_feedback = td.TD_FEEDBACK_FIXED
+    _plastic_feedback = staticmethod(td.td_feedback_plastic)
 
     def _make_layer(self, l, name, output, namespace):
         noisy = self.model.noise > 0
@@ -33,16 +36,3 @@ class TDNetwork(CTFANetwork):
         # after the gate (order 0 in the same slot): eps(t) from the traces and plus(t)
         group.run_regularly(td.TD_EPS, when="start", order=1, name=f"{name}_td_source")
         return group
-
-    def _make_forward(self, l, pre, post):
-        eqs = eq.FORWARD_SYNAPSE
-        if self.rule.tied and l > 1:
-            eqs = eqs + eq.Equations(td.TD_TIED_FEEDBACK)
-        return Synapses(pre, post, eqs, method="euler", name=f"W{l}", namespace={},
-                        order=eq.SYNAPSE_ORDER, dt=self.schedule.dt)
-
-    def _make_feedback(self, name, source, target):
-        eqs = (td.td_feedback_plastic(self.model.kp_form) if self.rule.plastic
-               else td.TD_FEEDBACK_FIXED)
-        return Synapses(source, target, eqs, method="euler", name=name, namespace={},
-                        order=eq.SYNAPSE_ORDER, dt=self.schedule.dt)
